@@ -1,0 +1,309 @@
+"""Demo and benchmark data: users with known passwords, orders, payments, refunds, webhook events.
+
+Everything is derived from a payment's index `i` (its PaymentIntent id is `pi_demo_<i>`), so a
+second run finds what the first made and only adds what is missing: seeding twice duplicates
+nothing, and `--payments 1000000` after a default run only adds the difference. Rows are written
+with `bulk_create` in batches, which is what makes a million payments take minutes, not hours.
+
+Demo payments are local rows only: their PaymentIntents do not exist at Stripe or in the
+stand-in. Real ones come from paying an order through the checkout.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils import timezone
+
+from payments import money
+from payments.models import Payment, Refund, StripeWebhookEvent
+from shop.models import CustomUser, Order
+
+DEMO_PREFIX = "pi_demo_"
+BATCH_SIZE = 2000
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    password: str
+    email: str
+    role: str  # "admin", "Finance", "Support" or "customer"
+
+
+DEMO_USERS = [
+    DemoUser("admin", "admin-demo-pass", "admin@example.com", "admin"),
+    DemoUser("finance", "finance-demo-pass", "finance@example.com", "Finance"),
+    DemoUser("support", "support-demo-pass", "support@example.com", "Support"),
+    DemoUser("alice", "alice-demo-pass", "alice@example.com", "customer"),
+    DemoUser("bob", "bob-demo-pass", "bob@example.com", "customer"),
+]
+
+# (currency, weight, typical amount range in minor units as Stripe counts them)
+CURRENCIES = [
+    ("EUR", 60, (500, 50_000)),
+    ("USD", 20, (500, 50_000)),
+    ("GBP", 10, (500, 40_000)),
+    ("JPY", 6, (500, 60_000)),
+    ("KWD", 4, (1_000, 150_000)),
+]
+# (status, weight)
+STATUSES = [
+    (Payment.Status.SUCCEEDED, 62),
+    (Payment.Status.FAILED, 10),
+    (Payment.Status.PENDING, 6),
+    (Payment.Status.PROCESSING, 3),
+    (Payment.Status.CANCELLED, 5),
+    (Payment.Status.PARTIALLY_REFUNDED, 7),
+    (Payment.Status.REFUNDED, 7),
+]
+METHODS = [
+    (Payment.Method.CARD, 80),
+    (Payment.Method.WALLET, 12),
+    (Payment.Method.BANK_TRANSFER, 8),
+]
+DECLINES = [
+    ("card_declined", "Your card was declined."),
+    ("insufficient_funds", "Your card has insufficient funds."),
+    ("expired_card", "Your card has expired."),
+]
+BRANDS = [("visa", "4242"), ("mastercard", "4444"), ("amex", "8431"), ("visa", "1881")]
+REASONS = [r.value for r in Refund.Reason]
+
+
+def _pick(rng: random.Random, weighted: list) -> object:
+    return rng.choices([w[0] for w in weighted], weights=[w[1] for w in weighted])[0]
+
+
+def ensure_users() -> dict[str, CustomUser]:
+    """Create (or reset to the documented passwords) the five demo users."""
+    users = {}
+    for demo in DEMO_USERS:
+        user, _ = CustomUser.objects.get_or_create(
+            username=demo.username, defaults={"email": demo.email}
+        )
+        user.email = demo.email
+        user.is_staff = demo.role == "admin"
+        user.is_superuser = demo.role == "admin"
+        user.set_password(demo.password)
+        user.save()
+        if demo.role in ("Finance", "Support"):
+            user.groups.add(Group.objects.get(name=demo.role))
+        users[demo.username] = user
+    return users
+
+
+def extra_customers(count: int) -> list[CustomUser]:
+    """Many customers make search by email realistic at volume; created once, by name."""
+    names = [f"customer{n:05d}" for n in range(count)]
+    existing = set(CustomUser.objects.filter(username__in=names).values_list("username", flat=True))
+    CustomUser.objects.bulk_create(
+        [
+            CustomUser(username=name, email=f"{name}@example.com", password="!")  # noqa: S106
+            for name in names
+            if name not in existing
+        ],
+        batch_size=BATCH_SIZE,
+    )
+    return list(CustomUser.objects.filter(username__in=names).order_by("username"))
+
+
+@dataclass
+class _Seeded:
+    order: Order
+    payment: Payment
+    refunds: list[Refund]
+    events: list[StripeWebhookEvent]
+
+
+def _build(i: int, customers: list[CustomUser], now: datetime) -> _Seeded:
+    rng = random.Random(i)
+    user = customers[i % len(customers)]
+    currency = str(_pick(rng, CURRENCIES))
+    low, high = next(c[2] for c in CURRENCIES if c[0] == currency)
+    minor = rng.randint(low, high)
+    if currency == "KWD":
+        minor -= minor % 10  # Stripe charges three-decimal currencies in multiples of 10
+    amount = money.from_minor_units(minor, currency)
+    status = str(_pick(rng, STATUSES))
+    method = str(_pick(rng, METHODS))
+    created = now - timedelta(seconds=rng.randint(60, 90 * 24 * 3600))
+    paid = status in (
+        Payment.Status.SUCCEEDED,
+        Payment.Status.PARTIALLY_REFUNDED,
+        Payment.Status.REFUNDED,
+    )
+    order_status = {
+        True: Order.Status.PAID,
+        False: Order.Status.CANCELLED
+        if status == Payment.Status.CANCELLED
+        else Order.Status.PENDING,
+    }[paid]
+    order = Order(
+        user=user, total=amount, currency=currency, status=order_status, created_at=created
+    )
+    pi_id = f"{DEMO_PREFIX}{i:08d}"
+    brand, last4 = BRANDS[i % len(BRANDS)] if method != Payment.Method.BANK_TRANSFER else ("", "")
+    payment = Payment(
+        user=user,
+        stripe_payment_intent_id=pi_id,
+        stripe_customer_id=f"cus_demo_{user.pk:06d}",
+        stripe_charge_id=f"ch_demo_{i:08d}" if paid else "",
+        amount=amount,
+        currency=currency,
+        status=status,
+        payment_method=method,
+        card_brand=brand,
+        card_last4=last4,
+        created_at=created,
+        stripe_synced_at=created + timedelta(seconds=5),
+    )
+    if status == Payment.Status.FAILED:
+        payment.failure_code, payment.failure_message = DECLINES[i % len(DECLINES)]
+
+    refunds: list[Refund] = []
+    refund_at = created + timedelta(days=rng.randint(1, 10))
+    if refund_at > now:
+        refund_at = now
+    if status == Payment.Status.REFUNDED:
+        refunds.append(Refund(amount=amount, status=Refund.Status.SUCCEEDED, created_at=refund_at))
+    elif status == Payment.Status.PARTIALLY_REFUNDED:
+        part_minor = max(1, minor // rng.choice([2, 3, 4, 5]))
+        if currency == "KWD":
+            part_minor = max(10, part_minor - part_minor % 10)
+        refunds.append(
+            Refund(
+                amount=money.from_minor_units(part_minor, currency),
+                status=Refund.Status.SUCCEEDED,
+                created_at=refund_at,
+            )
+        )
+    elif status == Payment.Status.SUCCEEDED and rng.random() < 0.03:
+        # A refund Stripe could not make: on record, and the payment stays fully refundable.
+        refunds.append(
+            Refund(
+                amount=amount,
+                status=Refund.Status.FAILED,
+                failure_reason="expired_or_canceled_card",
+                created_at=refund_at,
+            )
+        )
+    for n, refund in enumerate(refunds):
+        refund.stripe_refund_id = f"re_demo_{i:08d}_{n}"
+        refund.reason = rng.choice(REASONS)
+        refund.description = "Demo refund"
+    payment.amount_refunded = sum(
+        (r.amount for r in refunds if r.status == Refund.Status.SUCCEEDED), Decimal("0")
+    )
+
+    events = [_event(i, 0, _event_type(status, method), pi_id, created, rng)]
+    if refunds:
+        events.append(_event(i, 1, "charge.refunded", payment.stripe_charge_id, refund_at, rng))
+    return _Seeded(order, payment, refunds, events)
+
+
+def _event_type(status: str, method: str) -> str:
+    return {
+        Payment.Status.FAILED: "payment_intent.payment_failed",
+        Payment.Status.CANCELLED: "payment_intent.canceled",
+        Payment.Status.PENDING: "payment_intent.created",
+        Payment.Status.PROCESSING: "payment_intent.processing",
+    }.get(status, "payment_intent.succeeded")
+
+
+def _event(
+    i: int, n: int, event_type: str, object_id: str, at: datetime, rng: random.Random
+) -> StripeWebhookEvent:
+    roll = rng.random()
+    status, error = StripeWebhookEvent.Status.PROCESSED, ""
+    if event_type == "payment_intent.created":
+        status = StripeWebhookEvent.Status.IGNORED
+    elif roll < 0.01:
+        status, error = StripeWebhookEvent.Status.FAILED, "OperationalError: database is locked"
+    return StripeWebhookEvent(
+        stripe_event_id=f"evt_demo_{i:08d}_{n}",
+        event_type=event_type,
+        data={
+            "id": f"evt_demo_{i:08d}_{n}",
+            "object": "event",
+            "type": event_type,
+            "created": int(at.timestamp()),
+            "livemode": False,
+            "data": {"object": {"id": object_id}},
+        },
+        processed=status != StripeWebhookEvent.Status.FAILED,
+        status=status,
+        stripe_object_id=object_id,
+        stripe_created_at=at,
+        received_at=at + timedelta(seconds=2),
+        processed_at=None if error else at + timedelta(seconds=2),
+        processing_error=error,
+        delivery_count=3 if error else 1,
+    )
+
+
+def _batches(start: int, stop: int) -> Iterator[range]:
+    for low in range(start, stop, BATCH_SIZE):
+        yield range(low, min(low + BATCH_SIZE, stop))
+
+
+def existing_count() -> int:
+    return Payment.objects.filter(stripe_payment_intent_id__startswith=DEMO_PREFIX).count()
+
+
+def seed_payments(
+    target: int,
+    customers: list[CustomUser],
+    progress: Callable[[int], None] = lambda n: None,
+) -> int:
+    """Make sure `target` demo payments exist; returns how many were added."""
+    existing = existing_count()
+    now = timezone.now()
+    added = 0
+    for batch in _batches(existing, target):
+        seeded = [_build(i, customers, now) for i in batch]
+        with transaction.atomic():
+            orders = Order.objects.bulk_create([s.order for s in seeded])
+            for s, order in zip(seeded, orders, strict=True):
+                s.payment.order = order
+            payments = Payment.objects.bulk_create([s.payment for s in seeded])
+            refunds, events = [], []
+            for s, payment in zip(seeded, payments, strict=True):
+                for refund in s.refunds:
+                    refund.payment = payment
+                    refunds.append(refund)
+                for event in s.events:
+                    event.payment = payment
+                    events.append(event)
+            Refund.objects.bulk_create(refunds)
+            StripeWebhookEvent.objects.bulk_create(events)
+        added += len(batch)
+        progress(len(batch))
+    return added
+
+
+def seed_open_orders(customers: list[CustomUser]) -> int:
+    """Unpaid orders for each demo customer, so the checkout has something to pay."""
+    created = 0
+    for user in customers:
+        for total, currency in [("49.90", "EUR"), ("120.00", "EUR"), ("3500", "JPY")]:
+            _, was_created = Order.objects.get_or_create(
+                user=user,
+                total=Decimal(total),
+                currency=currency,
+                status=Order.Status.PENDING,
+                payment__isnull=True,
+            )
+            created += was_created
+    return created
+
+
+def extra_customer_count(payments: int) -> int:
+    """About one customer per hundred payments beyond the demo's first few hundred."""
+    return 0 if payments <= 500 else min(20_000, payments // 100)

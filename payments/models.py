@@ -1,0 +1,217 @@
+"""Payments, refunds and the Stripe webhook log.
+
+Amounts are exact `Decimal`s in major units (see payments.money); three decimal places so that
+three-decimal currencies (KWD, BHD, ...) fit. The database itself enforces what must never be
+false: unique Stripe ids, positive amounts, and a payment's refunds never adding up to more than
+the payment. Services (payments.services) are the only writers.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from payments import money
+
+AMOUNT = {"max_digits": 15, "decimal_places": 3}
+
+
+def default_currency() -> str:
+    return settings.PAYMENTS_DEFAULT_CURRENCY
+
+
+class Payment(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSING = "processing", "Processing"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+        PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+        REFUNDED = "refunded", "Refunded"
+
+    class Method(models.TextChoices):
+        CARD = "card", "Card"
+        BANK_TRANSFER = "bank_transfer", "Bank transfer"
+        WALLET = "wallet", "Wallet"
+
+    # Money was taken (some may have gone back already): the states a refund can start from.
+    REFUNDABLE_STATUSES = (Status.SUCCEEDED, Status.PARTIALLY_REFUNDED)
+
+    order = models.OneToOneField("shop.Order", on_delete=models.PROTECT, related_name="payment")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payments"
+    )
+    # Null until Stripe has answered the create call (the row exists first, so that its id can be
+    # the idempotency key); unique once set.
+    stripe_payment_intent_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    stripe_customer_id = models.CharField(max_length=255, blank=True, default="")
+    stripe_charge_id = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    amount = models.DecimalField(**AMOUNT)
+    currency = models.CharField(max_length=3, default=default_currency)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    payment_method = models.CharField(max_length=20, choices=Method.choices, default=Method.CARD)
+    # Refunds that succeeded or are still pending at Stripe: what can no longer be refunded.
+    # Kept by the refund services under the payment's row lock; the check constraint below makes
+    # "refunded more than was paid" impossible even for a buggy writer.
+    amount_refunded = models.DecimalField(**AMOUNT, default=Decimal("0"))
+    card_brand = models.CharField(max_length=32, blank=True, default="")
+    card_last4 = models.CharField(max_length=4, blank=True, default="")
+    failure_code = models.CharField(max_length=64, blank=True, default="")
+    failure_message = models.TextField(blank=True, default="")
+    # A default rather than auto_now_add, so demo data and imports can carry their own dates.
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Creation time of the Stripe event (or fetch) whose facts the status reflects, so that an
+    # older event arriving late cannot overwrite newer facts.
+    stripe_synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=Decimal("0")), name="payments_payment_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_refunded__gte=Decimal("0"))
+                & Q(amount_refunded__lte=F("amount")),
+                name="payments_payment_refunds_within_amount",
+            ),
+        ]
+        # The back-office filters by each of these and sorts by date (newest first) or amount;
+        # the (filter, created_at) pairs keep "newest payments with status X" an index scan at a
+        # million rows.
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="payments_pay_created"),
+            models.Index(fields=["status", "-created_at"], name="payments_pay_status_created"),
+            models.Index(fields=["currency", "-created_at"], name="payments_pay_curr_created"),
+            models.Index(
+                fields=["payment_method", "-created_at"], name="payments_pay_method_created"
+            ),
+            models.Index(fields=["amount"], name="payments_pay_amount"),
+            models.Index(fields=["updated_at"], name="payments_pay_updated"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Payment #{self.pk} ({self.amount_display}, {self.status})"
+
+    @property
+    def amount_display(self) -> str:
+        return money.format_amount(self.amount, self.currency)
+
+    @property
+    def amount_refundable(self) -> Decimal:
+        if self.status not in self.REFUNDABLE_STATUSES:
+            return Decimal("0")
+        return self.amount - self.amount_refunded
+
+
+class Refund(models.Model):
+    class Status(models.TextChoices):
+        # Written before Stripe is called; Stripe's answer moves it on.
+        PENDING = "pending", "Pending"
+        REQUIRES_ACTION = "requires_action", "Requires action"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELED = "canceled", "Canceled"
+
+    class Reason(models.TextChoices):
+        REQUESTED_BY_CUSTOMER = "requested_by_customer", "Requested by customer"
+        DUPLICATE = "duplicate", "Duplicate"
+        FRAUDULENT = "fraudulent", "Fraudulent"
+        OTHER = "other", "Other"
+
+    # Refunds in these states hold part of the payment; failed or canceled ones give it back.
+    COUNTED_STATUSES = (Status.PENDING, Status.REQUIRES_ACTION, Status.SUCCEEDED)
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    # Null while the Stripe call is in flight or when it failed before Stripe created anything.
+    stripe_refund_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    amount = models.DecimalField(**AMOUNT)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    # Blank for refunds made outside the app (Stripe's Dashboard) without a reason.
+    reason = models.CharField(max_length=32, choices=Reason.choices, blank=True, default="")
+    description = models.TextField(blank=True, default="")
+    # Null for refunds made outside the app (they arrive by webhook).
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="refunds_created",
+    )
+    failure_reason = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=Decimal("0")), name="payments_refund_amount_positive"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="payments_ref_created"),
+            models.Index(fields=["status", "-created_at"], name="payments_ref_status_created"),
+            models.Index(fields=["reason", "-created_at"], name="payments_ref_reason_created"),
+            models.Index(fields=["created_by", "-created_at"], name="payments_ref_by_created"),
+            models.Index(fields=["amount"], name="payments_ref_amount"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Refund #{self.pk} of payment #{self.payment_id} ({self.status})"
+
+
+class StripeWebhookEvent(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"  # recorded, not yet applied
+        PROCESSED = "processed", "Processed"  # applied to our records
+        IGNORED = "ignored", "Ignored"  # a type this app does not act on
+        UNMATCHED = "unmatched", "Unmatched"  # about a PaymentIntent this app does not know
+        FAILED = "failed", "Failed"  # applying it raised; Stripe will retry, or replay it
+
+    stripe_event_id = models.CharField(max_length=255, unique=True)
+    event_type = models.CharField(max_length=100)
+    data = models.JSONField()
+    # True once the event needs nothing more from us (processed, ignored or unmatched).
+    processed = models.BooleanField(default=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    # The payment the event is about, once matched: the payment page's timeline.
+    payment = models.ForeignKey(
+        Payment,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="webhook_events",
+    )
+    # The id of the object the event carries (pi_..., ch_..., re_...), for search and matching.
+    stripe_object_id = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    livemode = models.BooleanField(default=False)
+    stripe_created_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(default=timezone.now, editable=False)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    processing_error = models.TextField(blank=True, default="")
+    delivery_count = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        verbose_name = "Stripe webhook event"
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(delivery_count__gte=1), name="payments_event_delivered_at_least_once"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["-received_at", "-id"], name="payments_evt_received"),
+            models.Index(fields=["status", "-received_at"], name="payments_evt_status_received"),
+            models.Index(fields=["event_type", "-received_at"], name="payments_evt_type_received"),
+            models.Index(fields=["payment", "stripe_created_at"], name="payments_evt_payment"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.stripe_event_id}"

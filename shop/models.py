@@ -1,0 +1,59 @@
+"""The store's own models that payments hang off: its users and their orders."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils import timezone
+
+
+def default_currency() -> str:
+    return settings.PAYMENTS_DEFAULT_CURRENCY
+
+
+class CustomUser(AbstractUser):
+    email = models.EmailField("email address", db_index=True)
+    # The user's Stripe Customer, created on first checkout and reused after.
+    stripe_customer_id = models.CharField(max_length=255, blank=True, default="")
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stripe_customer_id"],
+                condition=~models.Q(stripe_customer_id=""),
+                name="shop_user_stripe_customer_id_unique",
+            )
+        ]
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PAID = "paid", "Paid"
+        CANCELLED = "cancelled", "Cancelled"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
+    )
+    # Major units, exact; three decimal places so KWD/BHD totals fit. Checked per currency by
+    # payments.money before anything reaches Stripe.
+    total = models.DecimalField(max_digits=15, decimal_places=3)
+    currency = models.CharField(max_length=3, default=default_currency)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(total__gt=Decimal("0")), name="shop_order_total_positive"
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "status"], name="shop_order_user_status")]
+
+    def __str__(self) -> str:
+        return f"Order #{self.pk}"

@@ -1,0 +1,91 @@
+"""Configuration comes from the environment, and unsafe configurations refuse to start."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+PRODUCTION = {
+    "ENV_FILE": "/dev/null",  # only what is given here, never a developer's .env
+    "DEBUG": "false",
+    "SECRET_KEY": "k3Jd9-production-grade-secret-key-of-more-than-fifty-chars-xQ2",
+    "ALLOWED_HOSTS": "payments.example.com",
+    "STRIPE_PUBLIC_KEY": "pk_live_example",
+    "STRIPE_SECRET_KEY": "sk_live_example",
+    "STRIPE_WEBHOOK_SECRET": "whsec_example",
+}
+
+
+def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION and k != "DATABASE_URL"}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env={**clean, "DATABASE_URL": "sqlite:////tmp/settings-test.sqlite3", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def settings_value(name: str, **env: str) -> str:
+    result = manage(
+        "shell", "-c", f"from django.conf import settings; print(repr(settings.{name}))", **env
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_a_production_configuration_passes_the_deploy_checks():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_it_refuses_to_start_without_a_secret_key_when_debug_is_off():
+    result = manage("check", **{**PRODUCTION, "SECRET_KEY": ""})
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_debug_mode_runs_without_a_secret_key():
+    result = manage("check", ENV_FILE="/dev/null", DEBUG="true")
+    assert result.returncode == 0, result.stderr
+
+
+def test_debug_is_off_unless_asked_for():
+    assert settings_value("DEBUG", **{**PRODUCTION, "DEBUG": ""}) == "False"
+
+
+def test_it_reads_stripe_settings_from_the_environment():
+    env = {
+        **PRODUCTION,
+        "STRIPE_WEBHOOK_SECRET": "whsec_old,whsec_new",
+        "STRIPE_API_BASE": "http://127.0.0.1:12111",
+        "PAYMENTS_DEFAULT_CURRENCY": "jpy",
+    }
+    assert settings_value("STRIPE_WEBHOOK_SECRETS", **env) == "['whsec_old', 'whsec_new']"
+    assert settings_value("STRIPE_API_BASE", **env) == "'http://127.0.0.1:12111'"
+    assert settings_value("PAYMENTS_DEFAULT_CURRENCY", **env) == "'JPY'"
+    assert settings_value("STRIPE_SECRET_KEY", **env) == "'sk_live_example'"
+
+
+def test_it_reads_a_dotenv_file(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("DEBUG=true\nPAYMENTS_DEFAULT_CURRENCY=USD\n")
+    assert settings_value("PAYMENTS_DEFAULT_CURRENCY", ENV_FILE=str(env_file)) == "'USD'"
+    # The real environment wins over the file.
+    value = settings_value(
+        "PAYMENTS_DEFAULT_CURRENCY", ENV_FILE=str(env_file), PAYMENTS_DEFAULT_CURRENCY="GBP"
+    )
+    assert value == "'GBP'"
+
+
+def test_database_url_selects_the_database():
+    env = {**PRODUCTION, "DATABASE_URL": "postgres://u:p@db.internal:5432/shop"}
+    engine = settings_value("DATABASES['default']['ENGINE']", **env)
+    assert engine == "'django.db.backends.postgresql'"
+    name = settings_value("DATABASES['default']['NAME']", **env)
+    assert name == "'shop'"

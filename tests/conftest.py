@@ -1,0 +1,32 @@
+"""Shared fixtures, and the rule that keeps CI honest about skipped tests.
+
+Tests marked `postgres` need PostgreSQL (row locks, real concurrency); on SQLite they skip and say
+so. With REQUIRE_POSTGRES=1 (set by .ci/run) such a test fails instead of skipping, so a CI run
+that silently fell back to SQLite cannot pass.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.db import connection
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    on_postgres = connection.vendor == "postgresql"
+    if os.environ.get("REQUIRE_POSTGRES") == "1" and not on_postgres:
+        raise pytest.UsageError(
+            "REQUIRE_POSTGRES=1 but DATABASE_URL does not point at PostgreSQL: "
+            "the row-lock and concurrency tests would be skipped."
+        )
+    skip = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://...")
+    for item in items:
+        if "postgres" in item.keywords and not on_postgres:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2's deliberate slowness protects real passwords; in tests it only costs minutes.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

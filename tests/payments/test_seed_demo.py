@@ -1,0 +1,98 @@
+"""`seed_demo` makes a believable back-office, and running it again adds nothing."""
+
+from datetime import timedelta
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from payments import money
+from payments.models import Payment, Refund, StripeWebhookEvent
+from shop.models import CustomUser, Order
+
+pytestmark = pytest.mark.django_db
+
+
+def seed(*args: str) -> str:
+    out = StringIO()
+    call_command("seed_demo", "--allow-production", *args, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def counts() -> tuple[int, ...]:
+    return tuple(
+        m.objects.count() for m in (CustomUser, Order, Payment, Refund, StripeWebhookEvent)
+    )
+
+
+def test_it_creates_the_demo_users_and_prints_their_credentials():
+    output = seed("--payments", "50")
+    for username in ("admin", "finance", "support", "alice", "bob"):
+        assert username in output
+        user = CustomUser.objects.get(username=username)
+        assert user.check_password(f"{username}-demo-pass")
+        assert f"{username}-demo-pass" in output
+    assert CustomUser.objects.get(username="admin").is_superuser
+    assert CustomUser.objects.get(username="finance").has_perm("payments.add_refund")
+    support = CustomUser.objects.get(username="support")
+    assert support.has_perm("payments.view_payment")
+    assert not support.has_perm("payments.add_refund")
+
+
+def test_running_it_twice_duplicates_nothing():
+    seed("--payments", "120")
+    first = counts()
+    seed("--payments", "120")
+    assert counts() == first
+    assert first[2] == 120
+
+
+def test_asking_for_more_adds_only_the_difference():
+    seed("--payments", "40")
+    seed("--payments", "100")
+    assert Payment.objects.count() == 100
+
+
+def test_it_spreads_payments_realistically():
+    seed("--payments", "300")
+    payments = Payment.objects.all()
+    statuses = set(payments.values_list("status", flat=True))
+    assert statuses == set(Payment.Status.values)
+    assert set(payments.values_list("currency", flat=True)) >= {"EUR", "USD", "JPY", "KWD"}
+    assert set(payments.values_list("payment_method", flat=True)) == set(Payment.Method.values)
+    oldest = payments.order_by("created_at").first().created_at
+    assert timezone.now() - oldest <= timedelta(days=90)
+    assert timezone.now() - oldest > timedelta(days=30)
+    assert StripeWebhookEvent.objects.filter(status="failed").exists() or len(payments) < 300
+
+
+def test_seeded_money_is_consistent():
+    seed("--payments", "300")
+    for p in Payment.objects.annotate(
+        refunded=Sum("refunds__amount", filter=Q(refunds__status=Refund.Status.SUCCEEDED))
+    ).select_related("order"):
+        # Every amount is exactly chargeable in its currency, and matches its order.
+        money.to_minor_units(p.amount, p.currency)
+        assert (p.order.total, p.order.currency) == (p.amount, p.currency)
+        assert p.amount_refunded == (p.refunded or Decimal("0"))
+        if p.status == Payment.Status.REFUNDED:
+            assert p.amount_refunded == p.amount
+        if p.status == Payment.Status.PARTIALLY_REFUNDED:
+            assert Decimal("0") < p.amount_refunded < p.amount
+
+
+def test_customers_have_unpaid_orders_to_check_out():
+    seed("--payments", "10")
+    open_orders = Order.objects.filter(payment__isnull=True, status=Order.Status.PENDING)
+    by_user = dict(open_orders.values_list("user__username").annotate(n=Count("id")))
+    assert by_user == {"alice": 3, "bob": 3}
+
+
+def test_it_refuses_to_run_on_a_production_configuration(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG is off"):
+        call_command("seed_demo", stdout=StringIO())
+    assert CustomUser.objects.count() == 0
