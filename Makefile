@@ -30,7 +30,7 @@ demo: install .env
 test: install .env
 	$(BIN)/pytest
 
-lint: install
+lint: install .env
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
