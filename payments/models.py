@@ -66,6 +66,10 @@ class Payment(models.Model):
     # A default rather than auto_now_add, so demo data and imports can carry their own dates.
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+    # Which PaymentIntent of this order this is: 1 for the first, +1 after each cancellation. Part of
+    # the idempotency key, so a retried checkout gets the same PaymentIntent and a cancelled one
+    # is replaced by a new one.
+    intent_attempt = models.PositiveSmallIntegerField(default=1)
     # Creation time of the Stripe event (or fetch) whose facts the status reflects, so that an
     # older event arriving late cannot overwrite newer facts.
     stripe_synced_at = models.DateTimeField(null=True, blank=True)
@@ -145,6 +149,9 @@ class Refund(models.Model):
         related_name="refunds_created",
     )
     failure_reason = models.TextField(blank=True, default="")
+    # The one-time token of the form (or API request) that asked for this refund: a second
+    # submission with the same token finds this row instead of refunding again.
+    request_token = models.CharField(max_length=64, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 

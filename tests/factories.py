@@ -50,3 +50,21 @@ def refund(
     payment_: Payment, *, amount: str, status: str = Refund.Status.SUCCEEDED, **fields
 ) -> Refund:
     return Refund.objects.create(payment=payment_, amount=Decimal(amount), status=status, **fields)
+
+
+def paid_payment(
+    sandbox,
+    owner: CustomUser | None = None,
+    *,
+    total: str = "99.99",
+    currency: str = "EUR",
+    card: str = "pm_card_visa",
+) -> Payment:
+    """A payment really paid at the Stripe stand-in (so it can be refunded there), via services."""
+    from payments import services
+
+    o = order(owner, total=total, currency=currency)
+    payment, _ = services.payment_intent_create(user=o.user, order_id=o.pk, payment_method="card")
+    status, body = sandbox.confirm_payment_intent(payment.stripe_payment_intent_id, card)
+    assert status == 200, body
+    return services.payment_sync_from_stripe(payment_id=payment.pk)

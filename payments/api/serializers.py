@@ -1,0 +1,148 @@
+"""Request and response bodies of the checkout API, as the payments README documents them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import fields, serializers
+
+from payments import money
+from payments.models import Payment, Refund
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses fields it does not know: a typo ("ammount") is an error, not a silent full refund."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
+        return super().to_internal_value(data)
+
+
+@extend_schema_field(
+    {"type": "string", "format": "decimal", "example": "99.99", "pattern": r"^\d+(\.\d{1,3})?$"}
+)
+class MoneyField(serializers.Field):
+    """An amount as a decimal string in major units, with the currency's own precision."""
+
+    def __init__(self, currency_attr: str = "currency", **kwargs: Any) -> None:
+        self.currency_attr = currency_attr
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def get_attribute(self, instance: Any) -> Any:
+        currency = fields.get_attribute(instance, self.currency_attr.split("."))
+        return (super().get_attribute(instance), currency)
+
+    def to_representation(self, value: tuple[Decimal, str]) -> str:
+        amount, currency = value
+        return str(money.to_decimal(amount, currency))
+
+
+class PaymentSerializer(serializers.ModelSerializer):
+    amount = MoneyField()
+    amount_refunded = MoneyField()
+    amount_refundable = MoneyField()
+    order_id = serializers.IntegerField(read_only=True)
+    payment_intent_id = serializers.CharField(source="stripe_payment_intent_id", read_only=True)
+
+    class Meta:
+        model = Payment
+        fields = [
+            "id",
+            "order_id",
+            "payment_intent_id",
+            "amount",
+            "currency",
+            "status",
+            "payment_method",
+            "amount_refunded",
+            "amount_refundable",
+            "card_brand",
+            "card_last4",
+            "failure_code",
+            "failure_message",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class PaymentStatusSerializer(serializers.Serializer):
+    payment_id = serializers.IntegerField(source="id")
+    payment_intent_id = serializers.CharField(source="stripe_payment_intent_id")
+    status = serializers.ChoiceField(choices=Payment.Status.choices)
+
+
+class CreatePaymentIntentSerializer(StrictSerializer):
+    order_id = serializers.IntegerField(min_value=1)
+    payment_method = serializers.ChoiceField(
+        choices=Payment.Method.choices, default=Payment.Method.CARD
+    )
+
+
+class PaymentIntentSerializer(serializers.Serializer):
+    """The answer of create_payment_intent, exactly the README's body."""
+
+    payment_id = serializers.IntegerField(source="payment.id")
+    client_secret = serializers.CharField()
+    payment_intent_id = serializers.CharField(source="payment.stripe_payment_intent_id")
+    amount = MoneyField(source="payment.amount", currency_attr="payment.currency")
+    currency = serializers.CharField(source="payment.currency")
+    status = serializers.ChoiceField(source="payment.status", choices=Payment.Status.choices)
+
+
+class RefundSerializer(serializers.ModelSerializer):
+    amount = MoneyField(currency_attr="payment.currency")
+    currency = serializers.CharField(source="payment.currency", read_only=True)
+    payment_id = serializers.IntegerField(read_only=True)
+    refund_id = serializers.CharField(source="stripe_refund_id", read_only=True)
+
+    class Meta:
+        model = Refund
+        fields = [
+            "id",
+            "payment_id",
+            "refund_id",
+            "amount",
+            "currency",
+            "status",
+            "reason",
+            "description",
+            "failure_reason",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class CreateRefundSerializer(StrictSerializer):
+    payment_id = serializers.IntegerField(min_value=1)
+    amount = serializers.DecimalField(
+        max_digits=15,
+        decimal_places=3,
+        required=False,
+        allow_null=True,
+        help_text="In major units (50.00). Omit for a full refund of what remains.",
+    )
+    reason = serializers.ChoiceField(
+        choices=Refund.Reason.choices, default=Refund.Reason.REQUESTED_BY_CUSTOMER
+    )
+    description = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, default=""
+    )
+
+    def validate_amount(self, value: Decimal | None) -> Decimal | None:
+        if value is not None and value <= 0:
+            raise serializers.ValidationError("The refund amount must be more than zero.")
+        return value
+
+
+class ConfigSerializer(serializers.Serializer):
+    publishable_key = serializers.CharField()
+    default_currency = serializers.CharField()
+    stripe_js_url = serializers.CharField()

@@ -1,0 +1,163 @@
+"""The checkout JSON API (under /api/payments/). Thin: validate, call one service, answer.
+
+Errors are shaped and mapped to status codes in payments.api.errors. A customer sees only their
+own payments and refunds (another user's is a 404, never a 403 that confirms it exists); staff
+with the view permissions (Finance, Support) see all of them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.conf import settings
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from payments import services
+from payments.api import serializers as s
+from payments.models import Payment, Refund
+
+
+def _visible_payments(user: Any) -> QuerySet[Payment]:
+    payments = Payment.objects.select_related("order").order_by("-created_at", "-id")
+    return payments if user.has_perm("payments.view_payment") else payments.filter(user=user)
+
+
+def _visible_refunds(user: Any) -> QuerySet[Refund]:
+    refunds = Refund.objects.select_related("payment").order_by("-created_at", "-id")
+    return refunds if user.has_perm("payments.view_refund") else refunds.filter(payment__user=user)
+
+
+class CanRefund(permissions.BasePermission):
+    message = "Only finance staff may refund payments."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return bool(request.user and request.user.has_perm("payments.add_refund"))
+
+
+class PaymentFilter(django_filters.FilterSet):
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Payment
+        fields = ["status", "created_after", "created_before"]
+
+
+ERRORS = {
+    400: OpenApiResponse(description="Invalid input: `fields` names each problem."),
+    401: OpenApiResponse(description="Missing or invalid token."),
+    404: OpenApiResponse(description="No such object, or not yours."),
+}
+
+
+class PaymentViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Payment.objects.none()  # per request: get_queryset
+    serializer_class = s.PaymentSerializer
+    filterset_class = PaymentFilter
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self) -> QuerySet[Payment]:
+        return _visible_payments(self.request.user)
+
+    @extend_schema(
+        request=s.CreatePaymentIntentSerializer,
+        responses={
+            200: s.PaymentIntentSerializer,
+            **ERRORS,
+            409: OpenApiResponse(description="The order is already paid or cannot be charged."),
+            502: OpenApiResponse(description="Stripe refused the request."),
+            503: OpenApiResponse(description="Stripe is unavailable; retry safely."),
+        },
+    )
+    @action(detail=False, methods=["post"])
+    def create_payment_intent(self, request: Request) -> Response:
+        """Start paying one of your orders: answers the PaymentIntent's client secret.
+
+        Asking again while the PaymentIntent is open returns the same one (safe to retry).
+        """
+        body = s.CreatePaymentIntentSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        payment, client_secret = services.payment_intent_create(
+            user=request.user, **body.validated_data
+        )
+        answer = {"payment": payment, "client_secret": client_secret}
+        return Response(s.PaymentIntentSerializer(answer).data)
+
+    @extend_schema(responses={200: s.PaymentSerializer, **ERRORS})
+    @action(detail=True, methods=["get"])
+    def confirm(self, request: Request, pk: str) -> Response:
+        """Fetch the payment's state from Stripe, record it, and answer the payment."""
+        payment = services.payment_sync_from_stripe(payment_id=self.get_object().pk)
+        return Response(s.PaymentSerializer(payment).data)
+
+    @extend_schema(responses={200: s.PaymentStatusSerializer, **ERRORS})
+    @action(detail=True, methods=["get"], url_path="status")
+    def payment_status(self, request: Request, pk: str) -> Response:
+        """Fetch the payment's state from Stripe, record it, and answer its status."""
+        payment = services.payment_sync_from_stripe(payment_id=self.get_object().pk)
+        return Response(s.PaymentStatusSerializer(payment).data)
+
+    @extend_schema(responses={200: s.ConfigSerializer})
+    @action(detail=False, methods=["get"], pagination_class=None, filterset_class=None)
+    def config(self, request: Request) -> Response:
+        """What a checkout page needs to load Stripe.js."""
+        return Response(
+            s.ConfigSerializer(
+                {
+                    "publishable_key": settings.STRIPE_PUBLIC_KEY,
+                    "default_currency": settings.PAYMENTS_DEFAULT_CURRENCY,
+                    "stripe_js_url": settings.STRIPE_JS_URL,
+                }
+            ).data
+        )
+
+
+class RefundViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Refund.objects.none()  # per request: get_queryset
+    serializer_class = s.RefundSerializer
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self) -> QuerySet[Refund]:
+        return _visible_refunds(self.request.user)
+
+    @extend_schema(
+        request=s.CreateRefundSerializer,
+        responses={
+            201: s.RefundSerializer,
+            **ERRORS,
+            403: OpenApiResponse(description="Only finance staff may refund."),
+            409: OpenApiResponse(description="Not refundable, or more than what remains."),
+            502: OpenApiResponse(description="Stripe refused the refund (recorded as failed)."),
+            503: OpenApiResponse(description="Stripe did not answer; the refund stays pending."),
+        },
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        permission_classes=[permissions.IsAuthenticated, CanRefund],
+    )
+    def create_refund(self, request: Request) -> Response:
+        """Refund a payment, fully (no amount) or partly. Finance only.
+
+        Send an `Idempotency-Key` header to make retries safe: the same key returns the first
+        refund instead of refunding again.
+        """
+        body = s.CreateRefundSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        payment = _visible_payments(request.user).get(pk=data["payment_id"])
+        refund = services.refund_create(
+            payment_id=payment.pk,
+            amount=data.get("amount"),
+            reason=data["reason"],
+            description=data["description"],
+            created_by=request.user,
+            request_token=request.headers.get("Idempotency-Key") or None,
+        )
+        return Response(s.RefundSerializer(refund).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,468 @@
+"""Every state change of payments and refunds, and every call to Stripe, happens here.
+
+Entry points (the API, the back-office, the webhook view, management commands) validate their
+input and call one function of this module. Three rules hold throughout:
+
+1. Locks are taken in one order, order row first, then payment row (`_lock_payment`), so two
+   requests touching the same payment queue up instead of deadlocking.
+2. No database transaction is held open across a call to Stripe. What must be decided before the
+   call (what remains refundable, which PaymentIntent attempt this is) is decided and committed
+   first; Stripe is called with an idempotency key derived from our own rows, so a retry after a
+   timeout or crash gets Stripe's first answer instead of a second charge or refund; the answer
+   is then recorded under the lock again.
+3. A payment's status is only ever moved by `payment_apply_intent` (facts from a PaymentIntent)
+   and `_refund_totals_update` (facts from refunds), and only forwards.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from payments import money, stripe_client
+from payments.models import Payment, Refund
+from payments.stripe_client import PaymentProviderError
+from shop.models import CustomUser, Order
+
+logger = logging.getLogger(__name__)
+
+Status = Payment.Status
+
+
+class ServiceError(Exception):
+    """A request the rules refuse; `str()` is a message safe to show to whoever asked."""
+
+
+class OrderNotPayable(ServiceError):
+    """The order is paid, cancelled, or its total cannot be charged (409)."""
+
+
+class CheckoutConflict(ServiceError):
+    """A checkout for this order is already open in a way this request contradicts (409)."""
+
+
+class RefundError(ServiceError):
+    pass
+
+
+class RefundNotAllowed(RefundError):
+    """The payment cannot be refunded (not paid, already fully refunded) (409)."""
+
+
+class RefundExceedsRemaining(RefundError):
+    """More than what remains refundable was asked for (409)."""
+
+
+class RefundAmountInvalid(RefundError):
+    """Zero, negative, too precise for the currency, or not a number; or an unknown reason (400)."""
+
+
+class NotAtStripe(ServiceError):
+    """The payment has no PaymentIntent at Stripe to refresh from (409)."""
+
+
+# How each of our payment methods is asked of Stripe. Apple Pay and Google Pay are card wallets.
+PAYMENT_METHOD_TYPES: dict[str, list[str]] = {
+    Payment.Method.CARD: ["card"],
+    Payment.Method.WALLET: ["card"],
+    Payment.Method.BANK_TRANSFER: ["customer_balance"],
+}
+
+# Status changes a PaymentIntent may cause. Refund statuses are reached only through refunds.
+_ALLOWED = {
+    Status.PENDING: {Status.PROCESSING, Status.SUCCEEDED, Status.FAILED, Status.CANCELLED},
+    # A failed payment may still be paid with another card.
+    Status.FAILED: {Status.PROCESSING, Status.SUCCEEDED, Status.CANCELLED},
+    Status.PROCESSING: {Status.SUCCEEDED, Status.FAILED, Status.CANCELLED},
+}
+# Stripe never leaves these states, so news of them can never be stale.
+_FINAL_AT_STRIPE = {Status.SUCCEEDED, Status.CANCELLED}
+_PAID = (Status.SUCCEEDED, Status.PARTIALLY_REFUNDED, Status.REFUNDED)
+
+
+def _plain(obj: Any) -> dict[str, Any]:
+    """Stripe SDK objects and webhook payloads, both as plain dicts."""
+    if isinstance(obj, Mapping):
+        return dict(obj)
+    return obj.to_dict()
+
+
+def _lock_payment(**lookup: Any) -> Payment:
+    """Lock the payment's order, then the payment (always in that order), and return it fresh."""
+    pk, order_id = Payment.objects.values_list("pk", "order_id").get(**lookup)
+    Order.objects.select_for_update().filter(pk=order_id).exists()
+    return Payment.objects.select_for_update().select_related("order").get(pk=pk)
+
+
+# --- Pay ---------------------------------------------------------------------------------------
+
+
+def _stripe_customer_id(user: CustomUser) -> str:
+    """The user's Stripe Customer, created once: racing requests share one idempotency key."""
+    if user.stripe_customer_id:
+        return user.stripe_customer_id
+    customer = stripe_client.customer_create(
+        user_id=user.pk,
+        email=user.email,
+        name=user.get_full_name() or user.username,
+        idempotency_key=f"customer-user-{user.pk}",
+    )
+    CustomUser.objects.filter(pk=user.pk, stripe_customer_id="").update(
+        stripe_customer_id=customer.id
+    )
+    user.stripe_customer_id = customer.id
+    return customer.id
+
+
+def payment_intent_create(
+    *, user: CustomUser, order_id: int, payment_method: str
+) -> tuple[Payment, str]:
+    """Start (or resume) paying an order; returns the payment and the PaymentIntent's client secret.
+
+    Asking again while the PaymentIntent is open returns that same PaymentIntent, so a retried or
+    double-clicked checkout never creates a second charge. Raises `Order.DoesNotExist` for an
+    order that is not the user's, `OrderNotPayable`, `CheckoutConflict`, `PaymentProviderError`.
+    Nothing is written unless Stripe answered.
+    """
+    if payment_method not in PAYMENT_METHOD_TYPES:
+        raise ServiceError(f"Unknown payment method {payment_method!r}.")
+    order = Order.objects.get(pk=order_id, user=user)
+    existing = Payment.objects.filter(order=order).first()
+    attempt = 1
+    if existing is not None:
+        if existing.status in _PAID:
+            raise OrderNotPayable(f"Order #{order.pk} is already paid.")
+        if existing.payment_method != payment_method and existing.status != Status.CANCELLED:
+            raise CheckoutConflict(
+                f"A {existing.get_payment_method_display().lower()} checkout is already open for "
+                f"order #{order.pk}; it cannot be switched to another payment method."
+            )
+        attempt = existing.intent_attempt + (existing.status == Status.CANCELLED)
+    if order.status != Order.Status.PENDING:
+        raise OrderNotPayable(f"Order #{order.pk} is {order.get_status_display().lower()}.")
+    try:
+        money.to_minor_units(order.total, order.currency)
+    except money.InvalidAmount as exc:
+        raise OrderNotPayable(f"Order #{order.pk} cannot be charged: {exc}") from exc
+
+    if existing is not None and existing.status != Status.CANCELLED:
+        assert existing.stripe_payment_intent_id
+        intent = stripe_client.payment_intent_retrieve(existing.stripe_payment_intent_id)
+        if intent.status != "canceled":
+            payment = _payment_record_intent(existing.pk, intent)
+            if payment.status in _PAID:  # paid at Stripe before its webhook reached us
+                raise OrderNotPayable(f"Order #{order.pk} is already paid.")
+            return payment, intent.client_secret
+        # Cancelled at Stripe before we heard: record it, then start the next attempt.
+        _payment_record_intent(existing.pk, intent)
+        attempt += 1
+
+    customer_id = _stripe_customer_id(user)
+    # The order and the attempt, not a row of ours, key the create: two racing requests (or a
+    # retry after a timeout) send the same key and get the same PaymentIntent back.
+    intent = stripe_client.payment_intent_create(
+        amount=order.total,
+        currency=order.currency,
+        customer_id=customer_id,
+        payment_method_types=PAYMENT_METHOD_TYPES[payment_method],
+        metadata={"order_id": str(order.pk), "user_id": str(user.pk)},
+        description=f"Order #{order.pk}",
+        idempotency_key=f"order-{order.pk}-pi-{attempt}",
+    )
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        payment = Payment.objects.filter(order=order).first()
+        if payment is None:
+            payment = Payment(order=order, user=user)
+        if payment.stripe_payment_intent_id != intent.id:
+            # New row, or the replacement for a cancelled PaymentIntent.
+            payment.stripe_payment_intent_id = intent.id
+            payment.intent_attempt = attempt
+            payment.status = Status.PENDING
+            payment.failure_code = payment.failure_message = ""
+            payment.stripe_synced_at = None
+        payment.amount = order.total
+        payment.currency = order.currency
+        payment.payment_method = payment_method
+        payment.stripe_customer_id = customer_id
+        payment_apply_intent(payment, intent, observed_at=timezone.now())
+        payment.save()
+    return payment, intent.client_secret
+
+
+def _payment_record_intent(payment_id: int, intent: Any) -> Payment:
+    with transaction.atomic():
+        payment = _lock_payment(pk=payment_id)
+        payment_apply_intent(payment, intent, observed_at=timezone.now())
+        payment.save()
+        return payment
+
+
+def _status_from_intent(intent: Mapping[str, Any]) -> str:
+    status = intent["status"]
+    if status == "succeeded":
+        return Status.SUCCEEDED
+    if status == "processing":
+        return Status.PROCESSING
+    if status == "canceled":
+        return Status.CANCELLED
+    if status == "requires_payment_method" and intent.get("last_payment_error"):
+        return Status.FAILED
+    # requires_payment_method (fresh), requires_confirmation, requires_action (3-D Secure), ...
+    return Status.PENDING
+
+
+def payment_apply_intent(payment: Payment, intent: Any, *, observed_at: datetime) -> bool:
+    """Bring a (locked) payment up to date with a PaymentIntent seen at `observed_at`.
+
+    The one transition function: webhooks, the API's confirm/status, "refresh from Stripe" and
+    reconcile all call it, so the same facts always give the same state. Status only moves
+    forwards (a late `processing` never undoes `succeeded`; `cancelled` is final; a failed payment
+    may still succeed with another card). Between the states Stripe can leave (pending, processing,
+    failed) the newer observation wins; news of a final state (succeeded, canceled) always
+    applies, however late. The caller saves. Returns whether the status changed.
+    """
+    facts = _plain(intent)
+    new = _status_from_intent(facts)
+    old = payment.status
+    fresh = payment.stripe_synced_at is None or observed_at >= payment.stripe_synced_at
+    changed = new != old and new in _ALLOWED.get(old, set()) and (fresh or new in _FINAL_AT_STRIPE)
+    if changed:
+        payment.status = new
+        if new == Status.FAILED:
+            error = facts.get("last_payment_error") or {}
+            payment.failure_code = error.get("decline_code") or error.get("code") or ""
+            payment.failure_message = error.get("message") or ""
+        logger.info("payment %s: %s -> %s (%s)", payment.pk, old, new, facts.get("id"))
+    if fresh:
+        payment.stripe_synced_at = observed_at
+
+    charge = facts.get("latest_charge")
+    if isinstance(charge, str) and not payment.stripe_charge_id:
+        payment.stripe_charge_id = charge
+    elif isinstance(charge, Mapping):
+        payment.stripe_charge_id = charge.get("id") or payment.stripe_charge_id
+        card = (charge.get("payment_method_details") or {}).get("card") or {}
+        payment.card_brand = card.get("brand") or payment.card_brand
+        payment.card_last4 = card.get("last4") or payment.card_last4
+
+    if payment.status in _PAID and payment.order.status != Order.Status.PAID:
+        payment.order.status = Order.Status.PAID
+        payment.order.save(update_fields=["status"])
+    return changed
+
+
+def payment_sync_from_stripe(*, payment_id: int) -> Payment:
+    """Fetch the payment's PaymentIntent and refunds from Stripe and record what they say.
+
+    Also finishes refunds whose creation never got an answer from Stripe (a timeout): each is
+    re-sent with its own idempotency key, so Stripe either returns the refund it made or makes it
+    now; never a second one.
+    """
+    payment = Payment.objects.get(pk=payment_id)
+    if not payment.stripe_payment_intent_id:
+        raise NotAtStripe(f"Payment #{payment.pk} has no PaymentIntent at Stripe.")
+    intent = stripe_client.payment_intent_retrieve(payment.stripe_payment_intent_id)
+    observed_at = timezone.now()
+    with transaction.atomic():
+        payment = _lock_payment(pk=payment_id)
+        payment_apply_intent(payment, intent, observed_at=observed_at)
+        payment.save()
+    if payment.status in _PAID:
+        # Only refunds old enough that no request is still waiting on Stripe for them.
+        stuck = payment.refunds.filter(
+            stripe_refund_id=None,
+            status=Refund.Status.PENDING,
+            created_at__lt=timezone.now() - STUCK_REFUND_AGE,
+        )
+        for refund in stuck:
+            _refund_send(refund)
+        refunds = stripe_client.refund_list(payment_intent_id=payment.stripe_payment_intent_id)
+        with transaction.atomic():
+            payment = _lock_payment(pk=payment_id)
+            refunds_apply(payment, refunds)
+    payment.refresh_from_db()
+    return payment
+
+
+# --- Refund ------------------------------------------------------------------------------------
+
+# A pending refund with no Stripe id this old lost its answer (longer than any request waits).
+STUCK_REFUND_AGE = timedelta(minutes=2)
+
+# Stripe's own reasons; "other" is ours alone, sent without a reason.
+_STRIPE_REASONS = {"requested_by_customer", "duplicate", "fraudulent"}
+
+
+def refund_create(
+    *,
+    payment_id: int,
+    amount: Decimal | str | None,
+    reason: str,
+    description: str = "",
+    created_by: CustomUser | None,
+    request_token: str | None = None,
+) -> Refund:
+    """Refund `amount` (all that remains when None) of a payment.
+
+    Safe against double clicks, two tabs and two finance users at once: the amount is checked
+    and reserved under the payment's row lock (and the database refuses refunds above the
+    payment), a repeated `request_token` returns the first refund, and Stripe gets the refund's
+    own id as idempotency key. Stripe refusing leaves a failed refund on record and the amount
+    refundable again; Stripe not answering leaves the refund pending (its amount held) until a
+    refresh or Stripe's webhook settles it. Raises `RefundError`s and `PaymentProviderError`s.
+    """
+    if reason not in Refund.Reason.values:
+        raise RefundAmountInvalid(f"Unknown refund reason {reason!r}.")
+    with transaction.atomic():
+        payment = _lock_payment(pk=payment_id)
+        if request_token:
+            # Checked under the lock: a concurrent twin has either committed or not started.
+            first = Refund.objects.filter(request_token=request_token).first()
+            if first is not None:
+                return first
+        if (
+            payment.status not in Payment.REFUNDABLE_STATUSES
+            or not payment.stripe_payment_intent_id
+        ):
+            raise RefundNotAllowed(
+                f"Payment #{payment.pk} is {payment.get_status_display().lower()}; "
+                "only a paid payment can be refunded."
+            )
+        remaining = payment.amount - payment.amount_refunded
+        if remaining <= 0:
+            raise RefundNotAllowed(f"Payment #{payment.pk} is already fully refunded.")
+        value = _refund_amount(amount, payment.currency, remaining)
+        if value > remaining:
+            raise RefundExceedsRemaining(
+                f"Only {money.format_amount(remaining, payment.currency)} of "
+                f"{payment.amount_display} remains refundable."
+            )
+        try:
+            refund = Refund.objects.create(
+                payment=payment,
+                amount=value,
+                status=Refund.Status.PENDING,
+                reason=reason,
+                description=description,
+                created_by=created_by,
+                request_token=request_token or None,
+            )
+        except IntegrityError:
+            raise RefundNotAllowed("This refund was already submitted.") from None
+        _refund_totals_update(payment)
+    return _refund_send(refund)
+
+
+def _refund_amount(amount: Decimal | str | None, currency: str, remaining: Decimal) -> Decimal:
+    if amount is None or amount == "":
+        return remaining
+    try:
+        value = money.to_decimal(amount, currency)
+        money.to_minor_units(value, currency)  # e.g. KWD must end in 0 at Stripe
+    except money.InvalidAmount as exc:
+        raise RefundAmountInvalid(str(exc)) from exc
+    if value <= 0:
+        raise RefundAmountInvalid("The refund amount must be more than zero.")
+    return value
+
+
+def _refund_send(refund: Refund) -> Refund:
+    """Ask Stripe for a refund already reserved in our books, and record the answer."""
+    payment = refund.payment
+    try:
+        answer = stripe_client.refund_create(
+            payment_intent_id=payment.stripe_payment_intent_id,
+            amount=refund.amount,
+            currency=payment.currency,
+            reason=refund.reason if refund.reason in _STRIPE_REASONS else None,
+            metadata={
+                "refund_id": str(refund.pk),
+                "payment_id": str(payment.pk),
+                "order_id": str(payment.order_id),
+                "reason": refund.reason,
+            },
+            idempotency_key=f"refund-{refund.pk}",
+        )
+    except stripe_client.ProviderUnavailable as exc:
+        # Stripe may have made the refund before the connection broke: keep the amount held.
+        Refund.objects.filter(pk=refund.pk).update(failure_reason=exc.user_message)
+        raise
+    except PaymentProviderError as exc:
+        # Stripe answered "no": nothing was refunded.
+        with transaction.atomic():
+            payment = _lock_payment(pk=payment.pk)
+            Refund.objects.filter(pk=refund.pk).update(
+                status=Refund.Status.FAILED, failure_reason=exc.user_message
+            )
+            _refund_totals_update(payment)
+        raise
+    with transaction.atomic():
+        payment = _lock_payment(pk=payment.pk)
+        refunds_apply(payment, [answer])
+    refund.refresh_from_db()
+    return refund
+
+
+def refunds_apply(payment: Payment, stripe_refunds: Iterable[Any]) -> list[Refund]:
+    """Record refunds as Stripe holds them, for a locked payment; returns the rows touched.
+
+    Matches by Stripe id, then by the local id we put in the refund's metadata (a refund whose
+    creation answer we never recorded); anything else was made outside the app (Stripe's
+    Dashboard) and is added. Then recomputes what has been refunded.
+    """
+    touched = []
+    for item in stripe_refunds:
+        facts = _plain(item)
+        refund = Refund.objects.filter(stripe_refund_id=facts["id"]).first()
+        local_id = (facts.get("metadata") or {}).get("refund_id")
+        if refund is None and local_id and str(local_id).isdigit():
+            refund = Refund.objects.filter(
+                pk=int(local_id), payment=payment, stripe_refund_id=None
+            ).first()
+        if refund is None:
+            refund = Refund(
+                payment=payment,
+                reason=facts.get("reason") if facts.get("reason") in _STRIPE_REASONS else "",
+                description="Refunded outside the app",
+                created_at=_from_timestamp(facts.get("created")) or timezone.now(),
+            )
+        if refund.payment_id != payment.pk:
+            logger.warning("refund %s belongs to another payment; not applied", facts["id"])
+            continue
+        refund.stripe_refund_id = facts["id"]
+        refund.amount = money.from_minor_units(facts["amount"], payment.currency)
+        refund.status = facts["status"] if facts["status"] in Refund.Status.values else "pending"
+        if refund.status == Refund.Status.FAILED:
+            refund.failure_reason = facts.get("failure_reason") or refund.failure_reason
+        refund.save()
+        touched.append(refund)
+    _refund_totals_update(payment)
+    return touched
+
+
+def _refund_totals_update(payment: Payment) -> None:
+    """Derive `amount_refunded` and the refund statuses from the refund rows (payment locked)."""
+    held = payment.refunds.filter(status__in=Refund.COUNTED_STATUSES).aggregate(
+        total=Sum("amount")
+    )["total"] or Decimal("0")
+    payment.amount_refunded = held
+    if payment.status in _PAID:
+        if held >= payment.amount:
+            payment.status = Status.REFUNDED
+        elif held > 0:
+            payment.status = Status.PARTIALLY_REFUNDED
+        else:
+            payment.status = Status.SUCCEEDED
+    payment.save(update_fields=["amount_refunded", "status", "updated_at"])
+
+
+def _from_timestamp(value: Any) -> datetime | None:
+    return datetime.fromtimestamp(value, tz=UTC) if isinstance(value, int) else None

@@ -1,0 +1,185 @@
+"""Refunds through the JSON API: finance only, never more than was paid."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from payments.models import Payment, Refund
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+CREATE = "/api/payments/refunds/create_refund/"
+
+
+def api_for(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+@pytest.fixture
+def customer():
+    return factories.user("alice")
+
+
+@pytest.fixture
+def finance():
+    return api_for(factories.user("fiona", group="Finance"))
+
+
+@pytest.fixture
+def paid(stripe_sandbox, customer) -> Payment:
+    return factories.paid_payment(stripe_sandbox, customer, total="99.99")
+
+
+def test_finance_refunds_part_of_a_payment(stripe_sandbox, finance, paid):
+    response = finance.post(
+        CREATE,
+        {"payment_id": paid.pk, "amount": 50.00, "reason": "duplicate", "description": "Twice"},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    refund = Refund.objects.get()
+    assert body["id"] == refund.pk
+    assert (body["amount"], body["currency"], body["status"]) == ("50.00", "EUR", "succeeded")
+    assert refund.created_by.username == "fiona"
+    assert refund.stripe_refund_id.startswith("re_")
+    paid.refresh_from_db()
+    assert (paid.status, paid.amount_refunded) == ("partially_refunded", Decimal("50.00"))
+    (call,) = stripe_sandbox.requests_log(method="POST", path="/v1/refunds")
+    assert call["params"]["amount"] == "5000"
+    assert call["params"]["reason"] == "duplicate"
+    assert call["idempotency_key"] == f"refund-{refund.pk}"
+
+
+def test_no_amount_refunds_what_remains(stripe_sandbox, finance, paid):
+    finance.post(CREATE, {"payment_id": paid.pk, "amount": "20.00"}, format="json")
+    response = finance.post(CREATE, {"payment_id": paid.pk}, format="json")
+    assert response.status_code == 201
+    assert response.json()["amount"] == "79.99"
+    paid.refresh_from_db()
+    assert (paid.status, paid.amount_refunded) == ("refunded", Decimal("99.99"))
+
+
+def test_more_than_remains_is_a_conflict_and_changes_nothing(stripe_sandbox, finance, paid):
+    finance.post(CREATE, {"payment_id": paid.pk, "amount": "60.00"}, format="json")
+    response = finance.post(CREATE, {"payment_id": paid.pk, "amount": "40.00"}, format="json")
+    assert response.status_code == 409
+    assert response.json()["error"]["message"] == (
+        "Only EUR 39.99 of EUR 99.99 remains refundable."
+    )
+    assert Refund.objects.count() == 1
+    assert len(stripe_sandbox.requests_log(method="POST", path="/v1/refunds")) == 1
+
+
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        (0, "more than zero"),
+        (-5, "more than zero"),
+        ("10.001", "at most 2 decimal places"),
+        ("ten", "valid number"),
+    ],
+)
+def test_bad_amounts_are_a_400(stripe_sandbox, finance, paid, amount, message):
+    response = finance.post(CREATE, {"payment_id": paid.pk, "amount": amount}, format="json")
+    assert response.status_code == 400
+    (problem,) = response.json()["error"]["fields"]["amount"]
+    assert message in problem
+    assert not Refund.objects.exists()
+
+
+def test_zero_decimal_currencies_refuse_fractions(stripe_sandbox, finance, customer):
+    jpy = factories.paid_payment(stripe_sandbox, customer, total="3500", currency="JPY")
+    response = finance.post(CREATE, {"payment_id": jpy.pk, "amount": "1.5"}, format="json")
+    assert response.status_code == 400
+    ok = finance.post(CREATE, {"payment_id": jpy.pk, "amount": "1500"}, format="json")
+    assert ok.json()["amount"] == "1500"
+    (call,) = stripe_sandbox.requests_log(method="POST", path="/v1/refunds")
+    assert call["params"]["amount"] == "1500"
+
+
+def test_unknown_reason_is_a_400(stripe_sandbox, finance, paid):
+    response = finance.post(CREATE, {"payment_id": paid.pk, "reason": "bored"}, format="json")
+    assert response.status_code == 400
+    assert "reason" in response.json()["error"]["fields"]
+
+
+def test_a_customer_may_not_refund(stripe_sandbox, customer, paid):
+    response = api_for(customer).post(CREATE, {"payment_id": paid.pk}, format="json")
+    assert response.status_code == 403
+    assert not Refund.objects.exists()
+
+
+def test_an_unpaid_payment_cannot_be_refunded(stripe_sandbox, finance):
+    pending = factories.payment(status="pending")
+    response = finance.post(CREATE, {"payment_id": pending.pk}, format="json")
+    assert response.status_code == 409
+    assert not Refund.objects.exists()
+
+
+def test_an_unknown_payment_is_a_404(finance):
+    assert finance.post(CREATE, {"payment_id": 999999}, format="json").status_code == 404
+
+
+def test_the_same_idempotency_key_refunds_once(stripe_sandbox, finance, paid):
+    headers = {"HTTP_IDEMPOTENCY_KEY": "retry-me"}
+    first = finance.post(CREATE, {"payment_id": paid.pk, "amount": "10"}, format="json", **headers)
+    second = finance.post(CREATE, {"payment_id": paid.pk, "amount": "10"}, format="json", **headers)
+    assert first.json() == second.json()
+    assert Refund.objects.count() == 1
+    paid.refresh_from_db()
+    assert paid.amount_refunded == Decimal("10.00")
+
+
+def test_stripe_refusing_leaves_a_failed_refund_and_the_amount_refundable(
+    stripe_sandbox, finance, paid, settings
+):
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    stripe_sandbox.inject_fault("POST", "/v1/refunds", kind="429", count=1)
+    response = finance.post(CREATE, {"payment_id": paid.pk, "amount": "10"}, format="json")
+    assert response.status_code == 503
+    refund = Refund.objects.get()
+    assert refund.status == "failed"
+    paid.refresh_from_db()
+    assert (paid.status, paid.amount_refunded) == ("succeeded", Decimal("0"))
+
+
+def test_stripe_not_answering_keeps_the_refund_pending_until_refreshed(
+    stripe_sandbox, finance, paid, settings, customer
+):
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    stripe_sandbox.inject_fault("POST", "/v1/refunds", kind="500", count=1)
+    response = finance.post(CREATE, {"payment_id": paid.pk, "amount": "10"}, format="json")
+    assert response.status_code == 503
+    refund = Refund.objects.get()
+    assert refund.status == "pending"
+    paid.refresh_from_db()
+    assert paid.amount_refunded == Decimal("10.00")  # held: Stripe may have made it
+    # A refresh re-sends it with the same idempotency key and records the answer.
+    Refund.objects.filter(pk=refund.pk).update(created_at=refund.created_at.replace(year=2020))
+    api_for(customer).get(f"/api/payments/payments/{paid.pk}/confirm/")
+    refund.refresh_from_db()
+    assert refund.status == "succeeded"
+    keys = [
+        c["idempotency_key"]
+        for c in stripe_sandbox.requests_log(path="/v1/refunds")
+        if c["method"] == "POST"
+    ]
+    assert keys == [f"refund-{refund.pk}", f"refund-{refund.pk}"]
+
+
+def test_customers_list_refunds_of_their_own_payments(stripe_sandbox, finance, paid, customer):
+    finance.post(CREATE, {"payment_id": paid.pk, "amount": "5"}, format="json")
+    other = factories.paid_payment(stripe_sandbox, factories.user("bob"))
+    finance.post(CREATE, {"payment_id": other.pk, "amount": "5"}, format="json")
+    mine = api_for(customer).get("/api/payments/refunds/").json()["results"]
+    assert [r["payment_id"] for r in mine] == [paid.pk]
+    everything = finance.get("/api/payments/refunds/").json()["results"]
+    assert {r["payment_id"] for r in everything} == {paid.pk, other.pk}

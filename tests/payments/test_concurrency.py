@@ -1,0 +1,95 @@
+"""Two requests at once never pay twice or refund too much (PostgreSQL: real row locks)."""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from payments import services
+from payments.models import Payment, Refund
+from tests import factories
+
+# serialized_rollback: the flush after a transactional test would otherwise drop the roles
+# that a data migration created, for every test after it.
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+
+def run_together(n: int, fn) -> list:
+    """Run fn(i) in n threads released at the same moment; return results or exceptions."""
+    barrier = threading.Barrier(n)
+    results: list = [None] * n
+
+    def worker(i: int) -> None:
+        try:
+            barrier.wait()
+            results[i] = fn(i)
+        except Exception as exc:
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return results
+
+
+def test_concurrent_checkouts_create_one_payment_intent(stripe_sandbox):
+    order = factories.order(total="42.00")
+    results = run_together(
+        6,
+        lambda i: services.payment_intent_create(
+            user=order.user, order_id=order.pk, payment_method="card"
+        ),
+    )
+    assert all(isinstance(r, tuple) for r in results), results
+    assert len({payment.stripe_payment_intent_id for payment, _ in results}) == 1
+    assert Payment.objects.count() == 1
+    intents = stripe_sandbox.api("GET", "/v1/payment_intents")[1]["data"]
+    customers = stripe_sandbox.api("GET", "/v1/customers")[1]["data"]
+    assert (len(intents), len(customers)) == (1, 1)
+
+
+def test_concurrent_refunds_never_exceed_the_payment(stripe_sandbox):
+    paid = factories.paid_payment(stripe_sandbox, total="100.00")
+    finance = factories.user(group="Finance")
+    results = run_together(
+        8,
+        lambda i: services.refund_create(
+            payment_id=paid.pk, amount=Decimal("30.00"), reason="duplicate", created_by=finance
+        ),
+    )
+    made = [r for r in results if isinstance(r, Refund)]
+    refused = [r for r in results if isinstance(r, services.RefundExceedsRemaining)]
+    assert (len(made), len(refused)) == (3, 5), results
+    paid.refresh_from_db()
+    assert paid.amount_refunded == Decimal("90.00")
+    stripe_refunds = stripe_sandbox.api("GET", "/v1/refunds")[1]["data"]
+    assert sum(r["amount"] for r in stripe_refunds) == 9000
+
+
+def test_a_double_submitted_form_refunds_once(stripe_sandbox):
+    paid = factories.paid_payment(stripe_sandbox, total="100.00")
+    finance = factories.user(group="Finance")
+    results = run_together(
+        5,
+        lambda i: services.refund_create(
+            payment_id=paid.pk,
+            amount=Decimal("25.00"),
+            reason="requested_by_customer",
+            created_by=finance,
+            request_token="form-token-1",
+        ),
+    )
+    assert {r.pk for r in results if isinstance(r, Refund)} == {Refund.objects.get().pk}, results
+    paid.refresh_from_db()
+    assert paid.amount_refunded == Decimal("25.00")
+    assert len(stripe_sandbox.api("GET", "/v1/refunds")[1]["data"]) == 1
