@@ -66,9 +66,9 @@ class Payment(models.Model):
     # A default rather than auto_now_add, so demo data and imports can carry their own dates.
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
-    # Which PaymentIntent of this order this is: 1 for the first, +1 after each cancellation. Part of
-    # the idempotency key, so a retried checkout gets the same PaymentIntent and a cancelled one
-    # is replaced by a new one.
+    # Which PaymentIntent of this order this is: 1 for the first, +1 after each cancellation.
+    # Part of the idempotency key, so a retried checkout gets the same PaymentIntent and a
+    # cancelled one is replaced by a new one.
     intent_attempt = models.PositiveSmallIntegerField(default=1)
     # Creation time of the Stripe event (or fetch) whose facts the status reflects, so that an
     # older event arriving late cannot overwrite newer facts.

@@ -23,11 +23,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from payments import money, stripe_client
-from payments.models import Payment, Refund
+from payments.models import Payment, Refund, StripeWebhookEvent
 from payments.stripe_client import PaymentProviderError
 from shop.models import CustomUser, Order
 
@@ -248,28 +248,28 @@ def payment_apply_intent(payment: Payment, intent: Any, *, observed_at: datetime
     if isinstance(charge, str) and not payment.stripe_charge_id:
         payment.stripe_charge_id = charge
     elif isinstance(charge, Mapping):
-        payment.stripe_charge_id = charge.get("id") or payment.stripe_charge_id
-        card = (charge.get("payment_method_details") or {}).get("card") or {}
-        payment.card_brand = card.get("brand") or payment.card_brand
-        payment.card_last4 = card.get("last4") or payment.card_last4
+        payment_apply_charge(payment, charge)
 
+    if changed and new == Status.SUCCEEDED:
+        _refund_status_update(payment)  # refunds may have been heard of before the payment
     if payment.status in _PAID and payment.order.status != Order.Status.PAID:
         payment.order.status = Order.Status.PAID
         payment.order.save(update_fields=["status"])
     return changed
 
 
-def payment_sync_from_stripe(*, payment_id: int) -> Payment:
+def payment_sync_from_stripe(*, payment_id: int, intent: Any = None) -> Payment:
     """Fetch the payment's PaymentIntent and refunds from Stripe and record what they say.
 
     Also finishes refunds whose creation never got an answer from Stripe (a timeout): each is
     re-sent with its own idempotency key, so Stripe either returns the refund it made or makes it
-    now; never a second one.
+    now; never a second one. `intent`, when given, is a PaymentIntent just listed from Stripe.
     """
     payment = Payment.objects.get(pk=payment_id)
     if not payment.stripe_payment_intent_id:
         raise NotAtStripe(f"Payment #{payment.pk} has no PaymentIntent at Stripe.")
-    intent = stripe_client.payment_intent_retrieve(payment.stripe_payment_intent_id)
+    if intent is None:
+        intent = stripe_client.payment_intent_retrieve(payment.stripe_payment_intent_id)
     observed_at = timezone.now()
     with transaction.atomic():
         payment = _lock_payment(pk=payment_id)
@@ -290,6 +290,37 @@ def payment_sync_from_stripe(*, payment_id: int) -> Payment:
             refunds_apply(payment, refunds)
     payment.refresh_from_db()
     return payment
+
+
+def _books(payment: Payment) -> tuple[Any, ...]:
+    refunds = tuple(payment.refunds.order_by("pk").values_list("stripe_refund_id", "status"))
+    return (payment.status, payment.amount_refunded, payment.stripe_charge_id, refunds)
+
+
+def payments_reconcile(*, since: datetime, progress: Any = None) -> tuple[int, list[str]]:
+    """Repair what missed webhooks left stale: every PaymentIntent created since `since`.
+
+    Returns how many of ours were checked and a line per payment that changed. Running it again
+    right after changes nothing, since the same facts give the same state.
+    """
+    checked, changes = 0, []
+    for intent in stripe_client.payment_intent_list(created_gte=since):
+        if progress is not None:
+            progress()
+        payment = Payment.objects.filter(stripe_payment_intent_id=intent.id).first()
+        if payment is None:
+            continue  # not ours (another system on the same Stripe account)
+        checked += 1
+        before = _books(payment)
+        payment = payment_sync_from_stripe(payment_id=payment.pk, intent=intent)
+        after = _books(payment)
+        if after != before:
+            changes.append(
+                f"payment #{payment.pk} ({intent.id}): {before[0]} -> {after[0]}, "
+                f"refunded {before[1]} -> {after[1]} {payment.currency}, "
+                f"refunds {len(before[3])} -> {len(after[3])}"
+            )
+    return checked, changes
 
 
 # --- Refund ------------------------------------------------------------------------------------
@@ -411,6 +442,17 @@ def _refund_send(refund: Refund) -> Refund:
     return refund
 
 
+# Refunds move pending -> succeeded -> failed (Stripe can fail a refund after success), or to
+# canceled; failed and canceled are final.
+_REFUND_RANK = {
+    Refund.Status.PENDING: 0,
+    Refund.Status.REQUIRES_ACTION: 1,
+    Refund.Status.SUCCEEDED: 2,
+    Refund.Status.FAILED: 3,
+    Refund.Status.CANCELED: 3,
+}
+
+
 def refunds_apply(payment: Payment, stripe_refunds: Iterable[Any]) -> list[Refund]:
     """Record refunds as Stripe holds them, for a locked payment; returns the rows touched.
 
@@ -439,7 +481,9 @@ def refunds_apply(payment: Payment, stripe_refunds: Iterable[Any]) -> list[Refun
             continue
         refund.stripe_refund_id = facts["id"]
         refund.amount = money.from_minor_units(facts["amount"], payment.currency)
-        refund.status = facts["status"] if facts["status"] in Refund.Status.values else "pending"
+        new_status = facts["status"] if facts["status"] in Refund.Status.values else "pending"
+        if refund.pk is None or _REFUND_RANK[new_status] >= _REFUND_RANK[refund.status]:
+            refund.status = new_status  # never back: a late "pending" cannot undo "failed"
         if refund.status == Refund.Status.FAILED:
             refund.failure_reason = facts.get("failure_reason") or refund.failure_reason
         refund.save()
@@ -454,15 +498,165 @@ def _refund_totals_update(payment: Payment) -> None:
         total=Sum("amount")
     )["total"] or Decimal("0")
     payment.amount_refunded = held
+    _refund_status_update(payment)
+    payment.save(update_fields=["amount_refunded", "status", "updated_at"])
+
+
+def _refund_status_update(payment: Payment) -> None:
+    """A paid payment's status follows what is refunded of it (pending refunds count, as at
+    Stripe: a charge is `refunded` once refunds for its whole amount exist)."""
     if payment.status in _PAID:
-        if held >= payment.amount:
+        if payment.amount_refunded >= payment.amount:
             payment.status = Status.REFUNDED
-        elif held > 0:
+        elif payment.amount_refunded > 0:
             payment.status = Status.PARTIALLY_REFUNDED
         else:
             payment.status = Status.SUCCEEDED
-    payment.save(update_fields=["amount_refunded", "status", "updated_at"])
 
 
 def _from_timestamp(value: Any) -> datetime | None:
     return datetime.fromtimestamp(value, tz=UTC) if isinstance(value, int) else None
+
+
+# --- Hear (Stripe webhooks) ----------------------------------------------------------------------
+
+
+class WebhookProcessingFailed(ServiceError):
+    """Applying an event raised; the event is kept as failed and Stripe should retry (500)."""
+
+
+_PAYMENT_INTENT_EVENTS = {
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "payment_intent.canceled",
+    "payment_intent.processing",
+}
+_CHARGE_EVENTS = {"charge.succeeded", "charge.refunded"}
+_REFUND_EVENTS = {"charge.refund.updated"}
+HANDLED_EVENT_TYPES = _PAYMENT_INTENT_EVENTS | _CHARGE_EVENTS | _REFUND_EVENTS
+_DONE = (
+    StripeWebhookEvent.Status.PROCESSED,
+    StripeWebhookEvent.Status.IGNORED,
+    StripeWebhookEvent.Status.UNMATCHED,
+)
+
+
+def _event_object(data: Mapping[str, Any]) -> dict[str, Any]:
+    return dict((data.get("data") or {}).get("object") or {})
+
+
+def _event_payment_intent_id(event_type: str, obj: Mapping[str, Any]) -> str | None:
+    """The PaymentIntent an event is about: the object itself, or the charge's/refund's."""
+    if event_type in _PAYMENT_INTENT_EVENTS:
+        return obj.get("id")
+    pi = obj.get("payment_intent")
+    return pi.get("id") if isinstance(pi, Mapping) else pi
+
+
+def webhook_event_receive(*, event: Any) -> StripeWebhookEvent:
+    """Record a verified event once, and apply it unless a copy already was.
+
+    A repeated delivery only counts the delivery. A copy of an event that failed (or was never
+    finished) is applied again: that is Stripe's retry doing its job. Raises
+    `WebhookProcessingFailed` when applying raises.
+    """
+    data = _plain(event)
+    obj = _event_object(data)
+    row, created = StripeWebhookEvent.objects.get_or_create(
+        stripe_event_id=data["id"],
+        defaults={
+            "event_type": data.get("type", ""),
+            "data": data,
+            "stripe_object_id": obj.get("id", ""),
+            "livemode": bool(data.get("livemode")),
+            "stripe_created_at": _from_timestamp(data.get("created")),
+        },
+    )
+    if not created:
+        StripeWebhookEvent.objects.filter(pk=row.pk).update(delivery_count=F("delivery_count") + 1)
+        if row.status in _DONE:
+            return row
+    return webhook_event_process(event_id=row.pk)
+
+
+def webhook_event_process(*, event_id: int, force: bool = False) -> StripeWebhookEvent:
+    """Apply a recorded event to our books, exactly once (`force` re-applies: a replay).
+
+    Holds the event's row lock, then the payment's (order first), so concurrent copies of an
+    event, and different events for one payment, apply one after another. Whatever Stripe must
+    be asked (the refunds of a refunded charge) is fetched before any lock is taken.
+    """
+    row = StripeWebhookEvent.objects.get(pk=event_id)
+    obj = _event_object(row.data)
+    observed_at = row.stripe_created_at or timezone.now()
+    Outcome = StripeWebhookEvent.Status
+    try:
+        if row.event_type not in HANDLED_EVENT_TYPES:
+            return _webhook_event_finish(event_id, Outcome.IGNORED, None, force)
+        pi_id = _event_payment_intent_id(row.event_type, obj)
+        known = pi_id and Payment.objects.filter(stripe_payment_intent_id=pi_id).exists()
+        if not known:
+            return _webhook_event_finish(event_id, Outcome.UNMATCHED, None, force)
+        refunds = None
+        if row.event_type == "charge.refunded":
+            # Recent API versions no longer embed a charge's refunds: ask Stripe for all of them.
+            refunds = stripe_client.refund_list(payment_intent_id=pi_id)
+        with transaction.atomic():
+            locked = StripeWebhookEvent.objects.select_for_update().get(pk=event_id)
+            if locked.status in _DONE and not force:
+                return locked  # a concurrent copy applied it first
+            payment = _lock_payment(stripe_payment_intent_id=pi_id)
+            if row.event_type in _PAYMENT_INTENT_EVENTS:
+                payment_apply_intent(payment, obj, observed_at=observed_at)
+                payment.save()
+            elif row.event_type == "charge.succeeded":
+                payment_apply_charge(payment, obj)
+                payment.save()
+            elif row.event_type == "charge.refunded":
+                payment_apply_charge(payment, obj)
+                payment.save()
+                refunds_apply(payment, refunds or [])
+            else:  # charge.refund.updated
+                refunds_apply(payment, [obj])
+            return _webhook_event_finish(event_id, Outcome.PROCESSED, payment, force)
+    except Exception as exc:
+        logger.exception("webhook event %s (%s) failed", row.stripe_event_id, row.event_type)
+        StripeWebhookEvent.objects.filter(pk=event_id).update(
+            status=Outcome.FAILED,
+            processed=False,
+            processed_at=timezone.now(),
+            processing_error=f"{type(exc).__name__}: {exc}"[:2000],
+        )
+        raise WebhookProcessingFailed(f"Event {row.stripe_event_id} could not be applied.") from exc
+
+
+def _webhook_event_finish(
+    event_id: int, outcome: str, payment: Payment | None, force: bool
+) -> StripeWebhookEvent:
+    with transaction.atomic():
+        row = StripeWebhookEvent.objects.select_for_update().get(pk=event_id)
+        if row.status in _DONE and not force:
+            return row
+        row.status = outcome
+        row.processed = True
+        row.processed_at = timezone.now()
+        row.processing_error = ""
+        if payment is not None:
+            row.payment = payment
+        row.save()
+        return row
+
+
+def payment_apply_charge(payment: Payment, charge: Mapping[str, Any]) -> None:
+    """Record a charge's facts (id, card) on a locked payment; the caller saves."""
+    if charge.get("status") == "failed":
+        return
+    payment.stripe_charge_id = charge.get("id") or payment.stripe_charge_id
+    card = (charge.get("payment_method_details") or {}).get("card") or {}
+    payment.card_brand = card.get("brand") or payment.card_brand
+    payment.card_last4 = card.get("last4") or payment.card_last4
+
+
+def webhook_event_replay(*, event_id: int) -> StripeWebhookEvent:
+    """Apply a recorded event again (an operator's replay; safe, since applying is idempotent)."""
+    return webhook_event_process(event_id=event_id, force=True)

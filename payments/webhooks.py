@@ -1,0 +1,56 @@
+"""Stripe's door in: POST /api/payments/webhook/stripe/.
+
+Nothing in a request is trusted until its `Stripe-Signature` verifies against one of our signing
+secrets (several during a rotation) within Stripe's five-minute tolerance. A verified event is
+recorded once and applied by payments.services; the status code tells Stripe what to do next:
+200 (done, or a copy of something done), 400 (forged, stale or malformed: do not retry),
+500 (applying failed: retry later, and the retry applies it for real).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from payments import services, stripe_client
+
+logger = logging.getLogger(__name__)
+
+# Stripe's events are a few kilobytes; anything near this is not from Stripe.
+MAX_BODY_BYTES = 512 * 1024
+
+
+def _answer(status: int, message: str, **extra: str) -> JsonResponse:
+    return JsonResponse({"status": status, "message": message, **extra}, status=status)
+
+
+@csrf_exempt  # Stripe cannot send a CSRF token; the signature is the proof of origin
+@require_POST
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if not length.isdigit() or int(length) > MAX_BODY_BYTES:
+        logger.warning("webhook refused: body of %s bytes", length)
+        return _answer(413, "Payload too large.")
+    payload = request.body
+    signature = request.headers.get("Stripe-Signature", "")
+    if not signature:
+        logger.warning("webhook refused: no Stripe-Signature header")
+        return _answer(400, "Missing Stripe-Signature header.")
+    try:
+        event = stripe_client.webhook_event_construct(payload, signature)
+    except stripe_client.WebhookSignatureInvalid as exc:
+        # Log why, never the payload: it may carry customer data.
+        logger.warning("webhook refused: %s", exc)
+        return _answer(400, "Invalid signature or payload.")
+    data = event.to_dict()
+    if not isinstance(data.get("id"), str) or not isinstance(data.get("type"), str):
+        logger.warning("webhook refused: signed payload is not an event")
+        return _answer(400, "Payload is not a Stripe event.")
+    try:
+        row = services.webhook_event_receive(event=data)
+    except services.WebhookProcessingFailed as exc:
+        return _answer(500, str(exc))
+    return _answer(200, "ok", event=row.stripe_event_id, outcome=row.status)

@@ -1,0 +1,104 @@
+"""replay_webhook_events and reconcile_payments: the operator's repair tools."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from payments.models import Payment, Refund, StripeWebhookEvent
+from tests import factories
+from tests.payments.webhook_helpers import SECRET, deliver, event, intent
+
+pytestmark = pytest.mark.django_db
+
+
+def run(name: str, *args: str) -> str:
+    out = StringIO()
+    call_command(name, *args, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+@pytest.fixture
+def failed_event(client, stripe_sandbox, settings):
+    """A charge.refunded whose first delivery failed because Stripe was down."""
+    paid = factories.paid_payment(stripe_sandbox, total="40.00")
+    settings.STRIPE_WEBHOOK_SECRETS = [SECRET]
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    stripe_sandbox.api(
+        "POST", "/v1/refunds", {"payment_intent": paid.stripe_payment_intent_id, "amount": 1000}
+    )
+    charge = {
+        "id": paid.stripe_charge_id,
+        "object": "charge",
+        "payment_intent": paid.stripe_payment_intent_id,
+    }
+    stripe_sandbox.inject_fault("GET", "/v1/refunds", kind="500", count=1)
+    assert (
+        deliver(client, event("charge.refunded", charge, id_="evt_failed_once")).status_code == 500
+    )
+    return paid
+
+
+def test_replay_applies_failed_events(failed_event):
+    output = run("replay_webhook_events", "--failed")
+    assert "evt_failed_once: processed" in output
+    assert StripeWebhookEvent.objects.get().status == "processed"
+    assert Refund.objects.get().amount == Decimal("10.00")
+    # Nothing is left failing, and replaying by id again changes nothing.
+    assert "Replayed 0" in run("replay_webhook_events", "--failed")
+    run("replay_webhook_events", "evt_failed_once")
+    assert Refund.objects.count() == 1
+
+
+def test_replay_by_type(client, settings):
+    settings.STRIPE_WEBHOOK_SECRETS = [SECRET]
+    p = factories.payment(status="pending", stripe_payment_intent_id="pi_replay")
+    succeeded = intent("pi_replay", "succeeded", latest_charge="ch_replay")
+    deliver(client, event("payment_intent.succeeded", succeeded))
+    deliver(client, event("customer.created", {"id": "cus_x", "object": "customer"}))
+    Payment.objects.filter(pk=p.pk).update(stripe_charge_id="")  # as if the first apply was lost
+    output = run("replay_webhook_events", "--type", "payment_intent.succeeded")
+    assert output.count(": processed") == 1
+    assert "customer.created" not in output
+    p.refresh_from_db()
+    assert p.stripe_charge_id == "ch_replay"
+
+
+def test_replay_needs_a_selection_and_known_ids():
+    with pytest.raises(CommandError, match="Say which events"):
+        run("replay_webhook_events")
+    with pytest.raises(CommandError, match="Unknown event ids: evt_nope"):
+        run("replay_webhook_events", "evt_nope")
+
+
+def test_reconcile_repairs_what_missed_webhooks_left_stale(stripe_sandbox):
+    paid = factories.paid_payment(stripe_sandbox, total="60.00")
+    pending = factories.order(total="15.00")
+    from payments import services
+
+    late, _ = services.payment_intent_create(
+        user=pending.user, order_id=pending.pk, payment_method="card"
+    )
+    # At Stripe: the pending one gets paid and the paid one refunded, and no webhook arrives.
+    stripe_sandbox.confirm_payment_intent(late.stripe_payment_intent_id, "pm_card_visa")
+    stripe_sandbox.api(
+        "POST", "/v1/refunds", {"payment_intent": paid.stripe_payment_intent_id, "amount": 6000}
+    )
+    output = run("reconcile_payments", "--since", "1d")
+    assert f"payment #{late.pk}" in output and "pending -> succeeded" in output
+    assert f"payment #{paid.pk}" in output and "succeeded -> refunded" in output
+    assert "2 changed" in output
+    late.refresh_from_db()
+    paid.refresh_from_db()
+    assert (late.status, late.order.status) == ("succeeded", "paid")
+    assert (paid.status, paid.amount_refunded) == ("refunded", Decimal("60.00"))
+    # Twice changes nothing the second time.
+    assert "0 changed" in run("reconcile_payments", "--since", "1d")
+
+
+def test_reconcile_rejects_a_bad_since():
+    with pytest.raises(CommandError, match="--since"):
+        run("reconcile_payments", "--since", "last tuesday")
