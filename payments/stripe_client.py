@@ -1,0 +1,308 @@
+"""The single door to Stripe: the only module in the project that imports `stripe`.
+
+Services call these keyword-only functions; none of them sees a `stripe` exception. Amounts go in
+as `Decimal` + currency and cross to Stripe in minor units through `payments.money`. Every write
+takes an idempotency key derived from our own rows (`customer-user-<id>`, `payment-<id>-pi-<n>`,
+`refund-<id>`), so a retry after a timeout never creates a second customer, charge or refund.
+
+The `stripe.StripeClient` is built from settings (`STRIPE_SECRET_KEY`, `STRIPE_API_BASE`,
+`STRIPE_TIMEOUT_SECONDS`, `STRIPE_MAX_NETWORK_RETRIES`) and rebuilt whenever they change, so tests
+can point it at the offline stand-in (stripe_sandbox) with `settings` overrides.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal, TypedDict, Unpack
+
+import stripe
+from django.conf import settings
+from stripe.params import (
+    CustomerCreateParams,
+    EventListParams,
+    PaymentIntentCancelParams,
+    PaymentIntentCreateParams,
+    PaymentIntentListParams,
+    RefundCreateParams,
+    RefundListParams,
+)
+
+from payments.money import normalize_currency, to_minor_units
+
+# Stripe's own default: a signature older than five minutes is a replay.
+WEBHOOK_TOLERANCE_SECONDS = 300
+
+RefundReason = Literal["duplicate", "fraudulent", "requested_by_customer"]
+CancellationReason = Literal["abandoned", "duplicate", "fraudulent", "requested_by_customer"]
+
+
+# --- Exceptions -----------------------------------------------------------------------------------
+class ErrorDetails(TypedDict, total=False):
+    user_message: str | None
+    code: str | None
+    http_status: int | None
+    request_id: str | None
+
+
+class PaymentProviderError(Exception):
+    """Stripe did not do what we asked. `user_message` is safe to show the person paying;
+    `code` is Stripe's error code (`amount_too_large`, `resource_missing`, ...) when it sent one."""
+
+    default_user_message = "The payment provider could not complete the request. Please try again."
+
+    def __init__(self, message: str, **details: Unpack[ErrorDetails]) -> None:
+        super().__init__(message)
+        self.user_message = details.get("user_message") or self.default_user_message
+        self.code = details.get("code")
+        self.http_status = details.get("http_status")
+        self.request_id = details.get("request_id")
+
+
+class CardDeclined(PaymentProviderError):
+    """The card (or bank) refused the payment; `decline_code` says why when Stripe knows."""
+
+    default_user_message = "Your card was declined."
+
+    def __init__(
+        self, message: str, *, decline_code: str | None = None, **details: Unpack[ErrorDetails]
+    ) -> None:
+        super().__init__(message, **details)
+        self.decline_code = decline_code
+
+
+class InvalidRequest(PaymentProviderError):
+    """Stripe refused the request itself (a bad or missing parameter, a state that forbids it)."""
+
+    default_user_message = "The payment provider refused this request."
+
+    def __init__(
+        self, message: str, *, param: str | None = None, **details: Unpack[ErrorDetails]
+    ) -> None:
+        super().__init__(message, **details)
+        self.param = param
+
+
+class IdempotencyConflict(InvalidRequest):
+    """An idempotency key was reused with different parameters: a bug in how keys are derived."""
+
+
+class AuthenticationFailed(PaymentProviderError):
+    """Our API key is missing, wrong or lacks permission: a configuration problem."""
+
+    default_user_message = "Payments are temporarily unavailable. Please try again later."
+
+
+class RateLimited(PaymentProviderError):
+    default_user_message = "The payment provider is busy. Please try again in a moment."
+
+
+class ProviderUnavailable(PaymentProviderError):
+    """Stripe answered 5xx, could not be reached, or did not answer within the timeout."""
+
+    default_user_message = "The payment provider is unavailable. Please try again in a moment."
+
+
+class WebhookSignatureInvalid(PaymentProviderError):
+    """A webhook whose signature matches none of our secrets, or is too old."""
+
+    default_user_message = "Invalid signature."
+
+
+@contextmanager
+def _stripe_errors() -> Iterator[None]:
+    """Translate the SDK's exceptions into ours; the original stays chained as `__cause__`."""
+    try:
+        yield
+    except stripe.StripeError as exc:
+        message = str(exc)
+        common: ErrorDetails = {
+            # Some SDK errors (RateLimitError, IdempotencyError) leave `code` on the body only.
+            "code": exc.code or (exc.error.code if exc.error else None),
+            "http_status": exc.http_status,
+            "request_id": exc.request_id,
+        }
+        if isinstance(exc, stripe.CardError):
+            decline_code = exc.error.decline_code if exc.error else None
+            common["user_message"] = exc.user_message  # Stripe writes these for customers
+            raise CardDeclined(message, decline_code=decline_code, **common) from exc
+        if isinstance(exc, stripe.IdempotencyError):
+            raise IdempotencyConflict(message, **common) from exc
+        if isinstance(exc, stripe.RateLimitError):
+            raise RateLimited(message, **common) from exc
+        if isinstance(exc, stripe.InvalidRequestError):
+            raise InvalidRequest(message, param=exc.param, **common) from exc
+        if isinstance(exc, stripe.AuthenticationError | stripe.PermissionError):
+            raise AuthenticationFailed(message, **common) from exc
+        if isinstance(exc, stripe.APIConnectionError | stripe.APIError):
+            raise ProviderUnavailable(message, **common) from exc
+        raise PaymentProviderError(message, **common) from exc
+
+
+# --- The client -----------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=1)
+def _build_client(
+    secret_key: str, api_base: str, timeout: float, max_network_retries: int
+) -> stripe.StripeClient:
+    return stripe.StripeClient(
+        secret_key,
+        base_addresses={"api": api_base} if api_base else None,
+        max_network_retries=max_network_retries,
+        http_client=stripe.RequestsClient(timeout=timeout),
+    )
+
+
+def _client() -> stripe.StripeClient:
+    if not settings.STRIPE_SECRET_KEY:
+        raise AuthenticationFailed("STRIPE_SECRET_KEY is not set.")
+    return _build_client(
+        settings.STRIPE_SECRET_KEY,
+        settings.STRIPE_API_BASE,
+        float(settings.STRIPE_TIMEOUT_SECONDS),
+        int(settings.STRIPE_MAX_NETWORK_RETRIES),
+    )
+
+
+def _options(idempotency_key: str) -> stripe.RequestOptions:
+    if not idempotency_key:
+        raise ValueError("Every write to Stripe needs an idempotency key derived from our rows.")
+    return {"idempotency_key": idempotency_key}
+
+
+def _timestamp(value: datetime | int) -> int:
+    return int(value.timestamp()) if isinstance(value, datetime) else value
+
+
+# --- Customers ------------------------------------------------------------------------------------
+def customer_create(
+    *, user_id: int, email: str, name: str, idempotency_key: str
+) -> stripe.Customer:
+    params: CustomerCreateParams = {
+        "email": email,
+        "name": name,
+        "metadata": {"user_id": str(user_id)},
+    }
+    with _stripe_errors():
+        return _client().v1.customers.create(params, _options(idempotency_key))
+
+
+# --- PaymentIntents -------------------------------------------------------------------------------
+def payment_intent_create(
+    *,
+    amount: Decimal,
+    currency: str,
+    customer_id: str | None,
+    payment_method_types: Sequence[str],
+    metadata: Mapping[str, str],
+    idempotency_key: str,
+    description: str | None = None,
+) -> stripe.PaymentIntent:
+    """Create a PaymentIntent for `amount` (major units) that the browser then confirms.
+
+    `payment_method_types` is sent as `allowed_payment_method_types`: on the API version this SDK
+    pins (2026-10-28.endive) Stripe no longer accepts `payment_method_types` as a parameter, and
+    silently drops allowed types that cannot work (e.g. `customer_balance` without a customer).
+    The PaymentIntent's `payment_method_types` says what was kept.
+    """
+    params: PaymentIntentCreateParams = {
+        "amount": to_minor_units(amount, currency),
+        "currency": normalize_currency(currency).lower(),
+        "allowed_payment_method_types": list(payment_method_types),
+        "metadata": dict(metadata),
+    }
+    if customer_id:
+        params["customer"] = customer_id
+    if description:
+        params["description"] = description
+    with _stripe_errors():
+        return _client().v1.payment_intents.create(params, _options(idempotency_key))
+
+
+def payment_intent_retrieve(pi_id: str) -> stripe.PaymentIntent:
+    """The PaymentIntent with `latest_charge` expanded (charge id, card brand and last4)."""
+    with _stripe_errors():
+        return _client().v1.payment_intents.retrieve(pi_id, {"expand": ["latest_charge"]})
+
+
+def payment_intent_cancel(
+    pi_id: str, *, idempotency_key: str, cancellation_reason: CancellationReason | None = None
+) -> stripe.PaymentIntent:
+    params: PaymentIntentCancelParams = {}
+    if cancellation_reason:
+        params["cancellation_reason"] = cancellation_reason
+    with _stripe_errors():
+        return _client().v1.payment_intents.cancel(pi_id, params, _options(idempotency_key))
+
+
+def payment_intent_list(*, created_gte: datetime | int) -> Iterator[stripe.PaymentIntent]:
+    """Every PaymentIntent created at or after `created_gte`, newest first, across all pages.
+
+    A generator: Stripe is called (and errors raised) as it is iterated.
+    """
+    params: PaymentIntentListParams = {"created": {"gte": _timestamp(created_gte)}, "limit": 100}
+    with _stripe_errors():
+        yield from _client().v1.payment_intents.list(params).auto_paging_iter()
+
+
+# --- Refunds --------------------------------------------------------------------------------------
+def refund_create(
+    *,
+    payment_intent_id: str,
+    amount: Decimal | None,
+    currency: str,
+    reason: RefundReason | None,
+    metadata: Mapping[str, str],
+    idempotency_key: str,
+) -> stripe.Refund:
+    """Refund `amount` (major units) of the PaymentIntent's charge; `None` refunds what remains."""
+    params: RefundCreateParams = {"payment_intent": payment_intent_id, "metadata": dict(metadata)}
+    if amount is not None:
+        params["amount"] = to_minor_units(amount, currency)
+    if reason:
+        params["reason"] = reason
+    with _stripe_errors():
+        return _client().v1.refunds.create(params, _options(idempotency_key))
+
+
+def refund_list(*, payment_intent_id: str) -> list[stripe.Refund]:
+    """All refunds of the PaymentIntent (any status), newest first."""
+    params: RefundListParams = {"payment_intent": payment_intent_id, "limit": 100}
+    with _stripe_errors():
+        return list(_client().v1.refunds.list(params).auto_paging_iter())
+
+
+# --- Events and webhooks --------------------------------------------------------------------------
+def event_list(
+    *, created_gte: datetime | int, types: Sequence[str] | None = None
+) -> Iterator[stripe.Event]:
+    """Every event created at or after `created_gte` (optionally only `types`), newest first.
+
+    A generator, like `payment_intent_list`. Stripe keeps events for 30 days.
+    """
+    params: EventListParams = {"created": {"gte": _timestamp(created_gte)}, "limit": 100}
+    if types:
+        params["types"] = list(types)
+    with _stripe_errors():
+        yield from _client().v1.events.list(params).auto_paging_iter()
+
+
+def webhook_event_construct(payload: bytes, sig_header: str) -> stripe.Event:
+    """Verify a webhook's `Stripe-Signature` against each configured secret (several during a
+    rotation) with Stripe's 300 s tolerance, and parse the event."""
+    secrets = [secret for secret in settings.STRIPE_WEBHOOK_SECRETS if secret]
+    if not secrets:
+        raise WebhookSignatureInvalid("No webhook signing secret is configured.")
+    failures = []
+    for secret in secrets:
+        try:
+            return stripe.Webhook.construct_event(
+                payload, sig_header, secret, tolerance=WEBHOOK_TOLERANCE_SECONDS
+            )
+        except stripe.SignatureVerificationError as exc:
+            failures.append(exc.user_message or str(exc))
+        except (ValueError, AttributeError, TypeError) as exc:  # signed, yet not a JSON object
+            raise WebhookSignatureInvalid("The webhook payload is not a JSON object.") from exc
+    raise WebhookSignatureInvalid("; ".join(dict.fromkeys(failures)))
