@@ -7,6 +7,13 @@ from drf_spectacular.views import (
     SpectacularSwaggerSplitView,
 )
 from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.routers import SimpleRouter
+
+from shop import api as shop_api
+from shop import views as shop_views
+
+shop_router = SimpleRouter()
+shop_router.register("orders", shop_api.OrderViewSet, basename="order")
 
 admin.site.site_header = "Payments administration"
 admin.site.site_title = "Payments admin"
@@ -16,7 +23,9 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="backoffice:dashboard"), name="home"),
     path("backoffice/", include("backoffice.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("checkout/", shop_views.checkout, name="checkout"),
     path("api/payments/", include("payments.urls")),
+    path("api/shop/", include(shop_router.urls)),
     path("api/auth/token/", obtain_auth_token, name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file: no inline script for the CSP.

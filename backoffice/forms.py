@@ -1,0 +1,87 @@
+"""The refund form: checked here for the person typing, re-checked by refund_create under lock."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from django import forms
+
+from payments import money
+from payments.models import Payment, Refund
+
+_TOKEN = re.compile(r"^[0-9a-f]{32}$")
+
+
+class RefundForm(forms.Form):
+    amount = forms.CharField(
+        label="Amount",
+        max_length=32,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+    reason = forms.ChoiceField(label="Reason", choices=Refund.Reason.choices)
+    description = forms.CharField(
+        label="Note (optional)",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    # The one-time token of the confirmation step: refund_create turns a second POST carrying the
+    # same token (double click, resubmitted tab) into the first refund rather than a new one.
+    token = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, payment: Payment, confirming: bool = False, **kwargs) -> None:
+        """`confirming`: the final POST. It must carry the token, and what remains is left to
+        refund_create to check under the payment's lock, after it has looked for the token: a
+        resubmitted confirmation then finds its refund instead of being refused as too much."""
+        self.payment = payment
+        self.confirming = confirming
+        kwargs.setdefault(
+            "initial",
+            {
+                "amount": money.to_decimal(payment.amount_refundable, payment.currency),
+                "reason": Refund.Reason.REQUESTED_BY_CUSTOMER,
+            },
+        )
+        super().__init__(*args, **kwargs)
+        self.fields["amount"].label = f"Amount ({payment.currency})"
+        self.fields[
+            "amount"
+        ].help_text = f"At most {money.format_amount(payment.amount_refundable, payment.currency)}."
+
+    def clean_amount(self) -> Decimal:
+        raw = self.cleaned_data["amount"].strip()
+        try:
+            amount = money.to_decimal(raw, self.payment.currency)
+            money.to_minor_units(amount, self.payment.currency)  # KWD 1.005 cannot go to Stripe
+        except money.InvalidAmount as exc:
+            raise forms.ValidationError(str(exc), code="invalid") from None
+        if amount <= 0:
+            raise forms.ValidationError("Enter an amount greater than zero.", code="min_value")
+        remaining = self.payment.amount_refundable
+        if not self.confirming and amount > remaining:
+            raise forms.ValidationError(
+                f"Only {money.format_amount(remaining, self.payment.currency)} remains refundable.",
+                code="max_value",
+            )
+        return amount
+
+    def clean_token(self) -> str:
+        token = self.cleaned_data.get("token", "")
+        if self.confirming and not _TOKEN.match(token):
+            raise forms.ValidationError(
+                "This confirmation has expired. Review the refund again.", code="token"
+            )
+        return token
+
+    def summary(self) -> str:
+        """The confirmation sentence: 'Refund EUR 50.00 of EUR 99.99 to Visa ending 4242'."""
+        p = self.payment
+        amount = money.format_amount(self.cleaned_data["amount"], p.currency)
+        return f"Refund {amount} of {p.amount_display} to {refund_destination(p)}"
+
+
+def refund_destination(payment: Payment) -> str:
+    if payment.card_last4:
+        return f"{payment.card_brand.title() or 'Card'} ending {payment.card_last4}"
+    return f"the customer's {payment.get_payment_method_display().lower()}"

@@ -1,0 +1,178 @@
+"""Tables for the list pages. Only indexed columns are orderable (date, amount), each with the id as
+a tie-breaker so that paging through equal values is stable."""
+
+from __future__ import annotations
+
+import django_tables2 as tables
+from django.urls import reverse
+from django.utils.html import format_html
+
+from payments import money
+from payments.models import Payment, Refund, StripeWebhookEvent
+
+TEMPLATE = "backoffice/_table.html"
+DATETIME_FORMAT = "Y-m-d H:i"
+
+
+def status_badge(value: str, label: str) -> str:
+    return format_html('<span class="badge badge-{}">{}</span>', value, label)
+
+
+class PaymentTable(tables.Table):
+    created_at = tables.DateTimeColumn(
+        verbose_name="Created", format=DATETIME_FORMAT, order_by=("created_at", "id")
+    )
+    id = tables.Column(verbose_name="Payment", orderable=False)
+    order_id = tables.Column(verbose_name="Order", orderable=False)
+    customer = tables.Column(verbose_name="Customer", accessor="user__email", orderable=False)
+    amount = tables.Column(
+        verbose_name="Amount",
+        order_by=("amount", "id"),
+        attrs={"td": {"class": "num"}, "th": {"class": "num"}},
+    )
+    status = tables.Column(orderable=False)
+    payment_method = tables.Column(verbose_name="Method", orderable=False)
+    stripe_payment_intent_id = tables.Column(
+        verbose_name="PaymentIntent",
+        orderable=False,
+        attrs={"td": {"class": "mono"}},
+        empty_values=(None, ""),
+        default="—",
+    )
+
+    class Meta:
+        model = Payment
+        template_name = TEMPLATE
+        fields = (
+            "created_at",
+            "id",
+            "order_id",
+            "customer",
+            "amount",
+            "status",
+            "payment_method",
+            "stripe_payment_intent_id",
+        )
+        attrs = {"class": "data-table"}
+        empty_text = "No payments match these filters."
+
+    def render_id(self, record: Payment) -> str:
+        url = reverse("backoffice:payment_detail", args=[record.pk])
+        return format_html('<a href="{}">#{}</a>', url, record.pk)
+
+    def render_order_id(self, value: int) -> str:
+        return f"#{value}"
+
+    def render_amount(self, record: Payment) -> str:
+        return money.format_amount(record.amount, record.currency)
+
+    def render_status(self, record: Payment) -> str:
+        return status_badge(record.status, record.get_status_display())
+
+    def render_payment_method(self, record: Payment) -> str:
+        if record.card_last4:
+            return f"{record.card_brand.title() or 'Card'} •••• {record.card_last4}"
+        return record.get_payment_method_display()
+
+
+class RefundTable(tables.Table):
+    created_at = tables.DateTimeColumn(
+        verbose_name="Created", format=DATETIME_FORMAT, order_by=("created_at", "id")
+    )
+    id = tables.Column(verbose_name="Refund", orderable=False)
+    payment = tables.Column(verbose_name="Payment", orderable=False)
+    amount = tables.Column(
+        order_by=("amount", "id"), attrs={"td": {"class": "num"}, "th": {"class": "num"}}
+    )
+    status = tables.Column(orderable=False)
+    reason = tables.Column(orderable=False, empty_values=(None, ""), default="—")
+    created_by = tables.Column(
+        verbose_name="Created by", orderable=False, default="Outside the app"
+    )
+    stripe_refund_id = tables.Column(
+        verbose_name="Stripe refund",
+        orderable=False,
+        attrs={"td": {"class": "mono"}},
+        empty_values=(None, ""),
+        default="—",
+    )
+
+    class Meta:
+        model = Refund
+        template_name = TEMPLATE
+        fields = (
+            "created_at",
+            "id",
+            "payment",
+            "amount",
+            "status",
+            "reason",
+            "created_by",
+            "stripe_refund_id",
+        )
+        attrs = {"class": "data-table"}
+        empty_text = "No refunds match these filters."
+
+    def render_id(self, value: int) -> str:
+        return f"#{value}"
+
+    def render_payment(self, record: Refund) -> str:
+        url = reverse("backoffice:payment_detail", args=[record.payment_id])
+        return format_html('<a href="{}">#{}</a>', url, record.payment_id)
+
+    def render_amount(self, record: Refund) -> str:
+        return money.format_amount(record.amount, record.payment.currency)
+
+    def render_status(self, record: Refund) -> str:
+        return status_badge(record.status, record.get_status_display())
+
+    def render_reason(self, record: Refund) -> str:
+        return record.get_reason_display()
+
+    def render_created_by(self, record: Refund) -> str:
+        return record.created_by.username
+
+
+class WebhookEventTable(tables.Table):
+    received_at = tables.DateTimeColumn(
+        verbose_name="Received", format=DATETIME_FORMAT, order_by=("received_at", "id")
+    )
+    stripe_event_id = tables.Column(verbose_name="Event", orderable=False)
+    event_type = tables.Column(
+        verbose_name="Type", orderable=False, attrs={"td": {"class": "mono"}}
+    )
+    status = tables.Column(orderable=False)
+    # The id, not the row: the list does not join payments.
+    payment = tables.Column(
+        verbose_name="Payment", accessor="payment_id", orderable=False, default="—"
+    )
+    delivery_count = tables.Column(
+        verbose_name="Deliveries",
+        orderable=False,
+        attrs={"td": {"class": "num"}, "th": {"class": "num"}},
+    )
+
+    class Meta:
+        model = StripeWebhookEvent
+        template_name = TEMPLATE
+        fields = (
+            "received_at",
+            "stripe_event_id",
+            "event_type",
+            "status",
+            "payment",
+            "delivery_count",
+        )
+        attrs = {"class": "data-table"}
+        empty_text = "No webhook events match these filters."
+
+    def render_stripe_event_id(self, record: StripeWebhookEvent) -> str:
+        url = reverse("backoffice:webhook_event_detail", args=[record.pk])
+        return format_html('<a class="mono" href="{}">{}</a>', url, record.stripe_event_id)
+
+    def render_status(self, record: StripeWebhookEvent) -> str:
+        return status_badge(record.status, record.get_status_display())
+
+    def render_payment(self, record: StripeWebhookEvent) -> str:
+        url = reverse("backoffice:payment_detail", args=[record.payment_id])
+        return format_html('<a href="{}">#{}</a>', url, record.payment_id)

@@ -1,0 +1,204 @@
+"""Reads for the back-office pages: QuerySets shaped for one page each.
+
+Every list is built to stay fast at a million rows: filters and sorts hit the indexes declared in
+payments.models (each paired with the creation date), related rows come in the same query
+(select_related), big columns such as webhook payloads are left out of lists, and nothing here
+counts a whole table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from payments.models import Payment, Refund, StripeWebhookEvent
+
+
+def payment_list() -> QuerySet[Payment]:
+    """Payments for the list page and its CSV, newest first, with the customer in one query."""
+    return (
+        Payment.objects.select_related("user")
+        .only(
+            "id",
+            "order_id",
+            "user__id",
+            "user__email",
+            "stripe_payment_intent_id",
+            "stripe_charge_id",
+            "amount",
+            "currency",
+            "status",
+            "payment_method",
+            "amount_refunded",
+            "card_brand",
+            "card_last4",
+            "created_at",
+        )
+        .order_by("-created_at", "-id")
+    )
+
+
+def payment_search(queryset: QuerySet[Payment], term: str) -> QuerySet[Payment]:
+    """Narrow payments to the one(s) a search term names, using an index for each kind of term.
+
+    The kind is told by the term's shape, so that each search is a single index lookup rather than
+    an OR over four columns (which no index can serve): an order number ("1234" or "#1234"), an
+    email address (case-insensitive), or a Stripe id (PaymentIntent or charge, exact).
+    """
+    term = term.strip()
+    if not term:
+        return queryset
+    digits = term.removeprefix("#")
+    if digits.isdigit():
+        return queryset.filter(order_id=int(digits))
+    if "@" in term:
+        return queryset.filter(user__email__iexact=term)
+    return queryset.filter(Q(stripe_payment_intent_id=term) | Q(stripe_charge_id=term))
+
+
+def payment_detail(*, payment_id: int) -> Payment:
+    """One payment with its order and customer; raises Payment.DoesNotExist."""
+    return Payment.objects.select_related("order", "user").get(pk=payment_id)
+
+
+def payment_refunds(*, payment: Payment) -> QuerySet[Refund]:
+    return payment.refunds.select_related("created_by").order_by("-created_at", "-id")
+
+
+def payment_webhook_events(*, payment: Payment) -> QuerySet[StripeWebhookEvent]:
+    """The payment's timeline, oldest first, without payloads (index payments_evt_payment)."""
+    return (
+        StripeWebhookEvent.objects.filter(payment=payment)
+        .defer("data")
+        .order_by("stripe_created_at", "received_at", "id")
+    )
+
+
+def refund_list() -> QuerySet[Refund]:
+    return (
+        Refund.objects.select_related("payment", "created_by")
+        .only(
+            "id",
+            "stripe_refund_id",
+            "amount",
+            "status",
+            "reason",
+            "description",
+            "failure_reason",
+            "created_at",
+            "payment__id",
+            "payment__currency",
+            "payment__order_id",
+            "payment__stripe_payment_intent_id",
+            "created_by__id",
+            "created_by__username",
+        )
+        .order_by("-created_at", "-id")
+    )
+
+
+def webhook_event_list() -> QuerySet[StripeWebhookEvent]:
+    """Events for the list page: everything but the payload."""
+    return StripeWebhookEvent.objects.defer("data").order_by("-received_at", "-id")
+
+
+def webhook_event_detail(*, event_id: int) -> StripeWebhookEvent:
+    return StripeWebhookEvent.objects.select_related("payment").get(pk=event_id)
+
+
+# --- Dashboard ------------------------------------------------------------------------------------
+
+# Money has been taken (some may have gone back since): what counts as a successful payment.
+_SUCCEEDED = (
+    Payment.Status.SUCCEEDED,
+    Payment.Status.PARTIALLY_REFUNDED,
+    Payment.Status.REFUNDED,
+)
+# Attempts that ended: the denominator of the success rate (pending ones have not ended yet).
+_ENDED = (*_SUCCEEDED, Payment.Status.FAILED, Payment.Status.CANCELLED)
+
+
+@dataclass(frozen=True)
+class CurrencyTotal:
+    currency: str
+    amount: Decimal
+    count: int
+
+
+@dataclass(frozen=True)
+class PeriodSummary:
+    days: int
+    count: int
+    volume: list[CurrencyTotal]  # succeeded payments, per currency (currencies never add up)
+    refunded: list[CurrencyTotal]  # refunds that succeeded, per currency
+    success_rate: Decimal | None  # None when no payment ended in the period
+
+
+def dashboard_period(*, days: int, now: dt.datetime | None = None) -> PeriodSummary:
+    """Counts and totals for the last `days` days (three grouped queries, served by indexes)."""
+    since = (now or timezone.now()) - dt.timedelta(days=days)
+    recent = Payment.objects.filter(created_at__gte=since).order_by()
+    by_status = {row["status"]: row["n"] for row in recent.values("status").annotate(n=Count("id"))}
+    volume = [
+        CurrencyTotal(row["currency"], row["total"], row["n"])
+        for row in recent.filter(status__in=_SUCCEEDED)
+        .values("currency")
+        .annotate(total=Sum("amount"), n=Count("id"))
+        .order_by("currency")
+    ]
+    refunded = [
+        CurrencyTotal(row["payment__currency"], row["total"], row["n"])
+        for row in Refund.objects.filter(created_at__gte=since, status=Refund.Status.SUCCEEDED)
+        .values("payment__currency")
+        .annotate(total=Sum("amount"), n=Count("id"))
+        .order_by("payment__currency")
+    ]
+    ended = sum(by_status.get(s, 0) for s in _ENDED)
+    succeeded = sum(by_status.get(s, 0) for s in _SUCCEEDED)
+    rate = (Decimal(succeeded) * 100 / ended).quantize(Decimal("0.1")) if ended else None
+    return PeriodSummary(
+        days=days,
+        count=sum(by_status.values()),
+        volume=volume,
+        refunded=refunded,
+        success_rate=rate,
+    )
+
+
+def dashboard_daily_volume(
+    *, currency: str, days: int = 30, now: dt.datetime | None = None
+) -> list[dict]:
+    """Rows of (day, status, total, count) for one currency over the last `days` days.
+
+    One currency at a time, because amounts in different currencies cannot be added; served by
+    the (currency, created_at) index.
+    """
+    since = (now or timezone.now()) - dt.timedelta(days=days)
+    return list(
+        Payment.objects.filter(currency=currency, created_at__gte=since)
+        .annotate(day=TruncDate("created_at"))
+        .values("day", "status")
+        .annotate(total=Sum("amount"), n=Count("id"))
+        .order_by("day", "status")
+    )
+
+
+def dashboard_currencies(*, days: int = 30, now: dt.datetime | None = None) -> list[str]:
+    """Currencies with payments in the period (for the chart's currency picker)."""
+    since = (now or timezone.now()) - dt.timedelta(days=days)
+    return list(
+        Payment.objects.filter(created_at__gte=since)
+        .order_by("currency")
+        .values_list("currency", flat=True)
+        .distinct()
+    )
+
+
+def webhook_events_needing_attention() -> int:
+    """Failed events: Stripe is retrying them or someone should replay them (a small set)."""
+    return StripeWebhookEvent.objects.filter(status=StripeWebhookEvent.Status.FAILED).count()

@@ -1,0 +1,139 @@
+"""The payment page: every fact, refunds, the webhook timeline, bounded queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from payments.models import Payment, StripeWebhookEvent
+from tests import factories
+from tests.backoffice.conftest import HTMX
+
+pytestmark = pytest.mark.django_db
+
+
+def url(p: Payment) -> str:
+    return reverse("backoffice:payment_detail", args=[p.pk])
+
+
+@pytest.fixture
+def paid() -> Payment:
+    owner = factories.user("carol", email="carol@example.com")
+    return factories.payment(
+        factories.order(owner, total="99.99"),
+        stripe_payment_intent_id="pi_CAROL",
+        stripe_charge_id="ch_CAROL",
+        stripe_customer_id="cus_CAROL",
+        card_brand="visa",
+        card_last4="4242",
+    )
+
+
+def _event(p: Payment, n: int, **fields) -> StripeWebhookEvent:
+    fields.setdefault("status", StripeWebhookEvent.Status.PROCESSED)
+    return StripeWebhookEvent.objects.create(
+        stripe_event_id=f"evt_{p.pk}_{n}",
+        event_type=fields.pop("event_type", "payment_intent.succeeded"),
+        data={"id": f"evt_{n}", "data": {"object": {"id": p.stripe_payment_intent_id}}},
+        payment=p,
+        stripe_created_at=timezone.now() - dt.timedelta(minutes=60 - n),
+        **fields,
+    )
+
+
+def test_it_shows_every_fact(finance: Client, paid):
+    html = finance.get(url(paid)).content.decode()
+    for fact in [
+        f"Payment #{paid.pk}",
+        "Succeeded",
+        "EUR 99.99",
+        "pi_CAROL",
+        "ch_CAROL",
+        "cus_CAROL",
+        "carol@example.com",
+        f"#{paid.order_id}",
+        "Visa ending 4242",
+    ]:
+        assert fact in html, fact
+
+
+def test_it_shows_what_remains_refundable(finance: Client, paid):
+    factories.refund(paid, amount="30.00", reason="duplicate", created_by=factories.user("rick"))
+    Payment.objects.filter(pk=paid.pk).update(
+        amount_refunded="30.00", status=Payment.Status.PARTIALLY_REFUNDED
+    )
+    response = finance.get(url(paid))
+    html = response.content.decode()
+    assert response.context["amount_refundable"] == "EUR 69.99"
+    assert "EUR 30.00" in html
+    assert "rick" in html
+    assert "Duplicate" in html
+
+
+def test_it_shows_the_webhook_timeline_oldest_first(finance: Client, paid):
+    first = _event(paid, 1, event_type="payment_intent.created")
+    second = _event(
+        paid, 2, event_type="charge.succeeded", status="failed", processing_error="boom"
+    )
+    html = finance.get(url(paid)).content.decode()
+    assert html.index("payment_intent.created") < html.index("charge.succeeded")
+    assert reverse("backoffice:webhook_event_detail", args=[first.pk]) in html
+    assert reverse("backoffice:webhook_event_detail", args=[second.pk]) in html
+    assert "boom" in html
+
+
+def test_finance_sees_the_refund_form_with_the_remaining_amount(finance: Client, paid):
+    html = finance.get(url(paid)).content.decode()
+    assert 'id="refund-panel"' in html
+    assert '<label for="id_amount">Amount (EUR)</label>' in html
+    assert 'value="99.99"' in html
+    assert '<label for="id_reason">Reason</label>' in html
+    assert '<label for="id_description">Note (optional)</label>' in html
+    assert "Review refund" in html
+
+
+@pytest.mark.parametrize(
+    "status", [Payment.Status.PENDING, Payment.Status.FAILED, Payment.Status.REFUNDED]
+)
+def test_no_refund_form_when_nothing_can_be_refunded(finance: Client, status):
+    p = factories.payment(status=status)
+    html = finance.get(url(p)).content.decode()
+    assert "Review refund" not in html
+    assert "Nothing to refund" in html
+
+
+def test_refresh_button_is_a_post_form(finance: Client, paid):
+    html = finance.get(url(paid)).content.decode()
+    refresh = reverse("backoffice:payment_refresh", args=[paid.pk])
+    assert f'action="{refresh}"' in html
+    assert "Refresh from Stripe" in html
+
+
+def test_htmx_gets_only_the_payment_panel(finance: Client, paid):
+    html = finance.get(url(paid), **HTMX).content.decode()
+    assert html.lstrip().startswith('<div id="payment"')
+    assert "<html" not in html
+
+
+def test_queries_stay_constant_with_many_refunds_and_events(
+    finance: Client, paid, django_assert_max_num_queries
+):
+    by = factories.user("rick")
+    for _ in range(20):
+        factories.refund(paid, amount="1.00", created_by=by)
+    for n in range(20):
+        _event(paid, n)
+    # session, user, permissions (2), payment+order+user, refunds+creators, events.
+    with django_assert_max_num_queries(8):
+        response = finance.get(url(paid))
+    assert response.status_code == 200
+
+
+def test_refunds_are_shown_in_their_currency_precision(finance: Client):
+    p = factories.payment(factories.order(total="1000", currency="JPY"))
+    factories.refund(p, amount="300")
+    assert "JPY 300" in finance.get(url(p)).content.decode()
