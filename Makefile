@@ -22,10 +22,7 @@ install: $(STAMP)
 demo: install .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
-	@echo
-	@echo "Back-office: http://$(HOST):$(PORT)/admin/  (log in as admin / admin-demo-pass)"
-	@echo
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	HOST=$(HOST) PORT=$(PORT) scripts/demo.sh
 
 test: install .env
 	$(BIN)/pytest

@@ -96,7 +96,10 @@ TEMPLATES = [
 # --- Database ------------------------------------------------------------------------------------
 # SQLite file by default (the demo); PostgreSQL in production and CI through DATABASE_URL.
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+    # An empty DATABASE_URL means "not set", like every other variable here.
+    "default": env.db_url_config(
+        env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+    ),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE transactions take SQLite's write lock up front, so two writers queue instead of
@@ -107,6 +110,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "timeout": 20,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
+    )
+    # Tests use a file, not Django's default in-memory database: the browser and webhook tests'
+    # live server answers requests in several threads at once, and an in-memory database would
+    # make them share one connection. One file per test run (pid), so two runs never collide;
+    # the test runner deletes it at the end.
+    DATABASES["default"].setdefault("TEST", {}).setdefault(
+        "NAME", str(BASE_DIR / "var" / f"test-db-{os.getpid()}.sqlite3")
     )
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from payments.models import Payment, Refund, StripeWebhookEvent
@@ -76,12 +76,12 @@ class PaymentAdmin(ReadOnlyAdmin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Payment], search_term: str
     ) -> tuple[QuerySet[Payment], bool]:
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        # An order number ("1234" or "#1234") is an exact match on the order, not a text search.
+        # An order number ("1234" or "#1234") is an exact match on the order, not a text search
+        # that would also bring every email containing those digits.
         term = search_term.strip().lstrip("#")
         if term.isdigit():
-            results = results | queryset.filter(Q(order_id=int(term)))
-        return results, may_have_duplicates
+            return queryset.filter(order_id=int(term)), False
+        return super().get_search_results(request, queryset, search_term)
 
 
 @admin.register(Refund)

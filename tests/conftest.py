@@ -8,9 +8,12 @@ that silently fell back to SQLite cannot pass.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from django.db import connection
+
+pytest_plugins = ["stripe_sandbox.pytest_plugin"]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -30,3 +33,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _fast_password_hashing(settings):
     # PBKDF2's deliberate slowness protects real passwords; in tests it only costs minutes.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # Django deletes the SQLite test database file, not its WAL and shared-memory companions.
+    for leftover in Path(__file__).resolve().parents[1].glob(f"var/test-db-{os.getpid()}.*"):
+        leftover.unlink(missing_ok=True)

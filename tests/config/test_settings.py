@@ -90,3 +90,8 @@ def test_database_url_selects_the_database():
     assert engine == "'django.db.backends.postgresql'"
     name = settings_value("DATABASES['default']['NAME']", **env)
     assert name == "'shop'"
+
+
+def test_an_empty_database_url_means_the_default_sqlite_file():
+    engine = settings_value("DATABASES['default']['ENGINE']", **{**PRODUCTION, "DATABASE_URL": ""})
+    assert engine == "'django.db.backends.sqlite3'"

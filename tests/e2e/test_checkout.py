@@ -1,0 +1,87 @@
+"""The demo checkout: a customer pays orders in a real browser, through the JSON API, the
+stand-in's Stripe.js and its 3-D Secure page; Stripe's webhooks settle the books."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from payments.models import Payment
+from shop.models import Order
+from tests import factories
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+@pytest.fixture
+def shop(live_server, stripe_sandbox):
+    alice = factories.user("alice")
+    orders = [factories.order(alice, total="49.90"), factories.order(alice, total="120.00")]
+    stripe_sandbox.add_webhook_endpoint(f"{live_server.url}/api/payments/webhook/stripe/")
+    return live_server.url, orders
+
+
+def open_checkout(page: Page, base_url: str) -> None:
+    page.goto(f"{base_url}/checkout/")
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Password").fill("pw-for-tests")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Your unpaid orders")).to_be_visible()
+
+
+def fill_card(page: Page, number: str) -> None:
+    page.get_by_label("Card number").fill(number)
+    page.get_by_label("Expiration date").fill("12 / 34")
+    page.get_by_label("Security code (CVC)").fill("123")
+
+
+def test_a_customer_pays_an_order_with_the_success_card(page: Page, shop, stripe_sandbox):
+    base_url, (first, second) = shop
+    open_checkout(page, base_url)
+    page.get_by_role("button", name=f"Pay order #{first.pk}").click()
+    expect(page.get_by_role("status")).to_have_text("")
+    expect(page.get_by_role("heading", name=f"Pay order #{first.pk} (EUR 49.90)")).to_be_visible()
+    fill_card(page, "4242 4242 4242 4242")
+    page.get_by_role("button", name="Pay", exact=True).click()
+    expect(page.get_by_role("status")).to_have_text(
+        f"Payment succeeded: order #{first.pk} is paid."
+    )
+    # The paid order left the list; the other one is still there.
+    expect(page.get_by_role("button", name=f"Pay order #{first.pk}")).to_have_count(0)
+    expect(page.get_by_role("button", name=f"Pay order #{second.pk}")).to_be_visible()
+    stripe_sandbox.wait_for_deliveries()
+    assert page.problems == []  # type: ignore[attr-defined]
+    payment = Payment.objects.get(order=first)
+    assert (payment.status, payment.card_last4) == ("succeeded", "4242")
+    assert Order.objects.get(pk=first.pk).status == "paid"
+
+
+def test_a_declined_card_says_so_and_another_card_pays(page: Page, shop, stripe_sandbox):
+    base_url, (first, _) = shop
+    open_checkout(page, base_url)
+    page.get_by_role("button", name=f"Pay order #{first.pk}").click()
+    fill_card(page, "4000 0000 0000 9995")
+    page.get_by_role("button", name="Pay", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("Payment failed: Your card has insufficient")
+    fill_card(page, "4242 4242 4242 4242")
+    page.get_by_role("button", name="Pay", exact=True).click()
+    expect(page.get_by_role("status")).to_have_text(
+        f"Payment succeeded: order #{first.pk} is paid."
+    )
+    stripe_sandbox.wait_for_deliveries()
+    assert Payment.objects.get(order=first).status == "succeeded"
+
+
+def test_three_d_secure_is_completed_on_the_banks_page(page: Page, shop, stripe_sandbox):
+    base_url, (first, _) = shop
+    open_checkout(page, base_url)
+    page.get_by_role("button", name=f"Pay order #{first.pk}").click()
+    fill_card(page, "4000 0025 0000 3155")
+    page.get_by_role("button", name="Pay", exact=True).click()
+    bank = page.frame_locator("iframe")
+    bank.get_by_role("button", name="Complete authentication").click()
+    expect(page.get_by_role("status")).to_have_text(
+        f"Payment succeeded: order #{first.pk} is paid."
+    )
+    stripe_sandbox.wait_for_deliveries()
+    assert Payment.objects.get(order=first).status == "succeeded"
