@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: demo test install lint lock clean-demo
+.PHONY: demo test install browser lint lock
 
 # (Re)install only when the dependencies changed: a second `make demo` starts in seconds.
 $(STAMP): pyproject.toml constraints.txt
@@ -24,7 +24,13 @@ demo: install .env
 	$(BIN)/python manage.py seed_demo
 	HOST=$(HOST) PORT=$(PORT) scripts/demo.sh
 
-test: install .env
+# The browser tests drive Debian's Chromium (Playwright never downloads a browser here).
+browser:
+	@test -x /usr/bin/chromium || { \
+	  echo "Installing Debian's chromium for the browser tests (needs root and apt)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+test: install .env browser
 	$(BIN)/pytest
 
 lint: install .env
