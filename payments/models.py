@@ -91,12 +91,16 @@ class Payment(models.Model):
         # million rows.
         indexes = [
             models.Index(fields=["-created_at", "-id"], name="payments_pay_created"),
-            models.Index(fields=["status", "-created_at"], name="payments_pay_status_created"),
-            models.Index(fields=["currency", "-created_at"], name="payments_pay_curr_created"),
             models.Index(
-                fields=["payment_method", "-created_at"], name="payments_pay_method_created"
+                fields=["status", "-created_at", "-id"], name="payments_pay_status_created"
             ),
-            models.Index(fields=["amount"], name="payments_pay_amount"),
+            models.Index(
+                fields=["currency", "-created_at", "-id"], name="payments_pay_curr_created"
+            ),
+            models.Index(
+                fields=["payment_method", "-created_at", "-id"], name="payments_pay_method_created"
+            ),
+            models.Index(fields=["amount", "id"], name="payments_pay_amount"),
             models.Index(fields=["updated_at"], name="payments_pay_updated"),
         ]
 
@@ -164,10 +168,16 @@ class Refund(models.Model):
         ]
         indexes = [
             models.Index(fields=["-created_at", "-id"], name="payments_ref_created"),
-            models.Index(fields=["status", "-created_at"], name="payments_ref_status_created"),
-            models.Index(fields=["reason", "-created_at"], name="payments_ref_reason_created"),
-            models.Index(fields=["created_by", "-created_at"], name="payments_ref_by_created"),
-            models.Index(fields=["amount"], name="payments_ref_amount"),
+            models.Index(
+                fields=["status", "-created_at", "-id"], name="payments_ref_status_created"
+            ),
+            models.Index(
+                fields=["reason", "-created_at", "-id"], name="payments_ref_reason_created"
+            ),
+            models.Index(
+                fields=["created_by", "-created_at", "-id"], name="payments_ref_by_created"
+            ),
+            models.Index(fields=["amount", "id"], name="payments_ref_amount"),
         ]
 
     def __str__(self) -> str:
@@ -215,8 +225,12 @@ class StripeWebhookEvent(models.Model):
         ]
         indexes = [
             models.Index(fields=["-received_at", "-id"], name="payments_evt_received"),
-            models.Index(fields=["status", "-received_at"], name="payments_evt_status_received"),
-            models.Index(fields=["event_type", "-received_at"], name="payments_evt_type_received"),
+            models.Index(
+                fields=["status", "-received_at", "-id"], name="payments_evt_status_received"
+            ),
+            models.Index(
+                fields=["event_type", "-received_at", "-id"], name="payments_evt_type_received"
+            ),
             models.Index(fields=["payment", "stripe_created_at"], name="payments_evt_payment"),
         ]
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 
@@ -21,6 +22,8 @@ class CustomUser(AbstractUser):
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
+        # The back-office finds a customer by email whatever its case (UPPER(email) = UPPER(...)).
+        indexes = [models.Index(Upper("email"), name="shop_user_email_upper")]
         constraints = [
             models.UniqueConstraint(
                 fields=["stripe_customer_id"],
