@@ -84,11 +84,13 @@ def test_seeded_money_is_consistent():
             assert Decimal("0") < p.amount_refunded < p.amount
 
 
-def test_customers_have_unpaid_orders_to_check_out():
-    seed("--payments", "10")
-    open_orders = Order.objects.filter(payment__isnull=True, status=Order.Status.PENDING)
-    by_user = dict(open_orders.values_list("user__username").annotate(n=Count("id")))
+def test_the_demo_customers_have_only_unpaid_orders_to_check_out():
+    seed("--payments", "50")
+    demo_customers = Order.objects.filter(user__username__in=["alice", "bob"])
+    by_user = dict(demo_customers.values_list("user__username").annotate(n=Count("id")))
     assert by_user == {"alice": 3, "bob": 3}
+    assert not demo_customers.filter(payment__isnull=False).exists()
+    assert not demo_customers.exclude(status=Order.Status.PENDING).exists()
 
 
 def test_it_refuses_to_run_on_a_production_configuration(settings):

@@ -42,10 +42,7 @@ class Command(BaseCommand):
                 "published passwords. Pass --allow-production if you really mean it."
             )
         users = demo_data.ensure_users()
-        customers = [users["alice"], users["bob"]]
-        extra = demo_data.extra_customer_count(payments)
-        if extra:
-            customers += demo_data.extra_customers(extra)
+        customers = demo_data.extra_customers(demo_data.extra_customer_count(payments))
 
         with tqdm(
             total=payments,
