@@ -321,3 +321,39 @@ def test_a_token_is_issued_for_a_username_and_password(alice):
     bad = client.post("/api/auth/token/", {"username": "alice", "password": "x"}, format="json")
     assert bad.status_code == 400
     assert Order.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("method", "stripe_types"), [("wallet", ["card"]), ("bank_transfer", ["customer_balance"])]
+)
+def test_each_payment_method_is_asked_of_stripe(stripe_sandbox, api, alice, method, stripe_types):
+    order = factories.order(alice)
+    response = api.post(CREATE, {"order_id": order.pk, "payment_method": method}, format="json")
+    assert response.status_code == 200, response.json()
+    (call,) = stripe_sandbox.requests_log(method="POST", path="/v1/payment_intents")
+    assert call["params"]["allowed_payment_method_types"] == stripe_types
+    assert Payment.objects.get().payment_method == method
+
+
+def test_a_bank_transfer_is_processing_until_the_funds_arrive(stripe_sandbox, api, alice):
+    order = factories.order(alice)
+    body = api.post(
+        CREATE, {"order_id": order.pk, "payment_method": "bank_transfer"}, format="json"
+    ).json()
+    status_url = f"/api/payments/payments/{body['payment_id']}/status/"
+    stripe_sandbox.bank_payment(body["payment_intent_id"], "processing")
+    assert api.get(status_url).json()["status"] == "processing"
+    stripe_sandbox.bank_payment(body["payment_intent_id"], "succeed")
+    assert api.get(status_url).json()["status"] == "succeeded"
+    order.refresh_from_db()
+    assert order.status == "paid"
+
+
+def test_switching_the_method_of_an_open_checkout_is_a_conflict(stripe_sandbox, api, alice):
+    order = factories.order(alice)
+    api.post(CREATE, {"order_id": order.pk, "payment_method": "card"}, format="json")
+    response = api.post(
+        CREATE, {"order_id": order.pk, "payment_method": "bank_transfer"}, format="json"
+    )
+    assert response.status_code == 409
+    assert "card checkout is already open" in response.json()["error"]["message"]
