@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 from payments.models import Payment, Refund, StripeWebhookEvent
 from tests import factories
 from tests.payments.webhook_helpers import SECRET, deliver, event, intent
+from tests.payments.webhook_helpers import charge as webhook_charge
 
 pytestmark = pytest.mark.django_db
 
@@ -30,11 +31,7 @@ def failed_event(client, stripe_sandbox, settings):
     stripe_sandbox.api(
         "POST", "/v1/refunds", {"payment_intent": paid.stripe_payment_intent_id, "amount": 1000}
     )
-    charge = {
-        "id": paid.stripe_charge_id,
-        "object": "charge",
-        "payment_intent": paid.stripe_payment_intent_id,
-    }
+    charge = webhook_charge(paid)
     stripe_sandbox.inject_fault("GET", "/v1/refunds", kind="500", count=1)
     assert (
         deliver(client, event("charge.refunded", charge, id_="evt_failed_once")).status_code == 500

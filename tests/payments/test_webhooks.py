@@ -11,6 +11,7 @@ import pytest
 from payments.models import Payment, Refund, StripeWebhookEvent
 from tests import factories
 from tests.payments.webhook_helpers import SECRET, URL, deliver, event, intent, signature
+from tests.payments.webhook_helpers import charge as webhook_charge
 
 pytestmark = pytest.mark.django_db
 
@@ -286,13 +287,7 @@ def test_a_refund_made_in_stripes_dashboard_is_recorded(client, stripe_refunds):
         "POST", "/v1/refunds", {"payment_intent": paid.stripe_payment_intent_id, "amount": 2500}
     )
     assert status == 200
-    charge = {
-        "id": paid.stripe_charge_id,
-        "object": "charge",
-        "status": "succeeded",
-        "payment_intent": paid.stripe_payment_intent_id,
-        "amount_refunded": 2500,
-    }
+    charge = webhook_charge(paid, amount_refunded=2500)
     assert deliver(client, event("charge.refunded", charge)).status_code == 200
     local = Refund.objects.get()
     assert (local.stripe_refund_id, local.amount, local.status, local.created_by) == (
@@ -309,12 +304,7 @@ def test_refunded_before_succeeded_ends_refunded(client, stripe_refunds):
     sandbox, paid = stripe_refunds
     Payment.objects.filter(pk=paid.pk).update(status="pending", stripe_synced_at=None)
     sandbox.api("POST", "/v1/refunds", {"payment_intent": paid.stripe_payment_intent_id})
-    charge = {
-        "id": paid.stripe_charge_id,
-        "object": "charge",
-        "status": "succeeded",
-        "payment_intent": paid.stripe_payment_intent_id,
-    }
+    charge = webhook_charge(paid)
     deliver(client, event("charge.refunded", charge, created=NOW))
     deliver(
         client,
@@ -334,12 +324,7 @@ def test_a_failed_refund_after_a_refunded_charge_gives_the_amount_back(client, s
     _, refund, _ = sandbox.api(
         "POST", "/v1/refunds", {"payment_intent": paid.stripe_payment_intent_id}
     )
-    charge = {
-        "id": paid.stripe_charge_id,
-        "object": "charge",
-        "status": "succeeded",
-        "payment_intent": paid.stripe_payment_intent_id,
-    }
+    charge = webhook_charge(paid)
     deliver(client, event("charge.refunded", charge, created=NOW))
     paid.refresh_from_db()
     assert paid.status == "refunded"
@@ -360,12 +345,7 @@ def test_an_error_is_kept_and_stripes_retry_applies_it(client, stripe_refunds, s
     sandbox.api(
         "POST", "/v1/refunds", {"payment_intent": paid.stripe_payment_intent_id, "amount": 1000}
     )
-    charge = {
-        "id": paid.stripe_charge_id,
-        "object": "charge",
-        "status": "succeeded",
-        "payment_intent": paid.stripe_payment_intent_id,
-    }
+    charge = webhook_charge(paid)
     evt = event("charge.refunded", charge)
     sandbox.inject_fault("GET", "/v1/refunds", kind="500", count=1)
     response = deliver(client, evt)

@@ -12,6 +12,7 @@ from payments.models import Payment, Refund, StripeWebhookEvent
 from tests import factories
 from tests.payments.test_concurrency import run_together
 from tests.payments.webhook_helpers import SECRET, deliver, event
+from tests.payments.webhook_helpers import charge as webhook_charge
 
 # serialized_rollback keeps the roles (a data migration's rows) for the tests after these.
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -54,12 +55,7 @@ def test_concurrent_copies_of_an_event_apply_once(stripe_sandbox, settings):
     stripe_sandbox.api(
         "POST", "/v1/refunds", {"payment_intent": paid.stripe_payment_intent_id, "amount": 2000}
     )
-    charge = {
-        "id": paid.stripe_charge_id,
-        "object": "charge",
-        "status": "succeeded",
-        "payment_intent": paid.stripe_payment_intent_id,
-    }
+    charge = webhook_charge(paid)
     evt = event("charge.refunded", charge)
     responses = run_together(8, lambda i: deliver(Client(), evt))
     assert [getattr(r, "status_code", r) for r in responses] == [200] * 8

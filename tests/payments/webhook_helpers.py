@@ -46,3 +46,14 @@ def deliver(client, evt: dict[str, Any], *, secret: str = SECRET, timestamp: int
         content_type="application/json",
         HTTP_STRIPE_SIGNATURE=signature(body, secret, timestamp),
     )
+
+
+def charge(payment, **fields: Any) -> dict[str, Any]:
+    """The charge object of a payment as a charge.* event carries it."""
+    return {
+        "id": payment.stripe_charge_id,
+        "object": "charge",
+        "status": "succeeded",
+        "payment_intent": payment.stripe_payment_intent_id,
+        **fields,
+    }
