@@ -82,7 +82,7 @@ def daily_volume_chart(rows: list[dict], *, currency: str, today: dt.date, days:
 
     chart = Chart(currency=currency, days=day_list)
     chart.series = [(css, label) for css, label, _ in SERIES]
-    top = _nice_ceiling(max((sum(t) for t in totals.values()), default=Decimal(0)))
+    top = _nice_ceiling(max((sum(t, Decimal(0)) for t in totals.values()), default=Decimal(0)))
     plot_h = chart.baseline - TOP
     slot = (chart.plot_right - chart.plot_left) / days
     bar_w = max(slot * 0.7, 1)

@@ -130,7 +130,8 @@ class RefundTable(tables.Table):
         return record.get_reason_display()
 
     def render_created_by(self, record: Refund) -> str:
-        return record.created_by.username
+        # Rendered only for refunds that have a creator (django-tables2 skips empty values).
+        return record.created_by.username if record.created_by else ""
 
 
 class WebhookEventTable(tables.Table):

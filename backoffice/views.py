@@ -30,6 +30,7 @@ from django.http import (
     HttpResponseBadRequest,
     StreamingHttpResponse,
 )
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
@@ -50,6 +51,7 @@ from backoffice.forms import RefundForm, refund_destination
 from backoffice.tables import PaymentTable, RefundTable, WebhookEventTable
 from payments import money, selectors, services, stripe_client
 from payments.models import Payment, Refund, StripeWebhookEvent
+from shop.models import CustomUser
 
 VIEW_PERM = "payments.view_payment"
 REFUND_PERM = "payments.add_refund"
@@ -59,6 +61,12 @@ PER_PAGE = 25
 
 class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
+
+
+def _staff_user(request: HttpRequest) -> CustomUser:
+    """The logged-in user of a view behind `_staff_view` (never anonymous there)."""
+    assert isinstance(request.user, CustomUser)
+    return request.user
 
 
 def _staff_view(*perms: str) -> Callable:
@@ -217,7 +225,7 @@ def _plain(amount: Decimal, currency: str) -> str:
 
 @require_safe
 @_staff_view()
-def payment_csv(request: HtmxHttpRequest) -> HttpResponse:
+def payment_csv(request: HtmxHttpRequest) -> HttpResponseBase:
     filterset = PaymentFilter(request.GET, queryset=selectors.payment_list())
     if not filterset.is_valid():
         return HttpResponseBadRequest(f"Invalid filter: {filterset.errors.as_text()}")
@@ -273,7 +281,7 @@ def payment_csv(request: HtmxHttpRequest) -> HttpResponse:
 
 @require_safe
 @_staff_view("payments.view_refund")
-def refund_csv(request: HtmxHttpRequest) -> HttpResponse:
+def refund_csv(request: HtmxHttpRequest) -> HttpResponseBase:
     filterset = RefundFilter(request.GET, queryset=selectors.refund_list(), request=request)
     if not filterset.is_valid():
         return HttpResponseBadRequest(f"Invalid filter: {filterset.errors.as_text()}")
@@ -449,7 +457,7 @@ def _refund_confirm(request: HtmxHttpRequest, payment: Payment) -> HttpResponse:
             amount=data["amount"],
             reason=data["reason"],
             description=data["description"],
-            created_by=request.user,
+            created_by=_staff_user(request),
             request_token=data["token"],
         )
     except services.RefundError as exc:

@@ -29,7 +29,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class RefundInline(admin.TabularInline):
     model = Refund
     extra = 0
-    fields = ["stripe_refund_id", "amount", "status", "reason", "created_by", "created_at"]
+    fields = ("stripe_refund_id", "amount", "status", "reason", "created_by", "created_at")
     readonly_fields = fields
     can_delete = False
     show_change_link = True

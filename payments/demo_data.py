@@ -209,12 +209,13 @@ def _build(i: int, customers: list[CustomUser], now: datetime) -> _Seeded:
 
 
 def _event_type(status: str, method: str) -> str:
-    return {
+    types: dict[str, str] = {
         Payment.Status.FAILED: "payment_intent.payment_failed",
         Payment.Status.CANCELLED: "payment_intent.canceled",
         Payment.Status.PENDING: "payment_intent.created",
         Payment.Status.PROCESSING: "payment_intent.processing",
-    }.get(status, "payment_intent.succeeded")
+    }
+    return types.get(status, "payment_intent.succeeded")
 
 
 def _event(

@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from payments import money
 
-AMOUNT = {"max_digits": 15, "decimal_places": 3}
+# Major units, exact; three decimal places so that KWD, BHD, ... fit.
+AMOUNT_DIGITS, AMOUNT_PLACES = 15, 3
 
 
 def default_currency() -> str:
@@ -51,14 +52,16 @@ class Payment(models.Model):
     stripe_payment_intent_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     stripe_customer_id = models.CharField(max_length=255, blank=True, default="")
     stripe_charge_id = models.CharField(max_length=255, blank=True, default="", db_index=True)
-    amount = models.DecimalField(**AMOUNT)
+    amount = models.DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES)
     currency = models.CharField(max_length=3, default=default_currency)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     payment_method = models.CharField(max_length=20, choices=Method.choices, default=Method.CARD)
     # Refunds that succeeded or are still pending at Stripe: what can no longer be refunded.
     # Kept by the refund services under the payment's row lock; the check constraint below makes
     # "refunded more than was paid" impossible even for a buggy writer.
-    amount_refunded = models.DecimalField(**AMOUNT, default=Decimal("0"))
+    amount_refunded = models.DecimalField(
+        max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES, default=Decimal("0")
+    )
     card_brand = models.CharField(max_length=32, blank=True, default="")
     card_last4 = models.CharField(max_length=4, blank=True, default="")
     failure_code = models.CharField(max_length=64, blank=True, default="")
@@ -139,7 +142,7 @@ class Refund(models.Model):
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
     # Null while the Stripe call is in flight or when it failed before Stripe created anything.
     stripe_refund_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
-    amount = models.DecimalField(**AMOUNT)
+    amount = models.DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     # Blank for refunds made outside the app (Stripe's Dashboard) without a reason.
     reason = models.CharField(max_length=32, choices=Reason.choices, blank=True, default="")

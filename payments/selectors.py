@@ -179,13 +179,14 @@ def dashboard_daily_volume(
     the (currency, created_at) index.
     """
     since = (now or timezone.now()) - dt.timedelta(days=days)
-    return list(
+    rows = (
         Payment.objects.filter(currency=currency, created_at__gte=since)
         .annotate(day=TruncDate("created_at"))
         .values("day", "status")
         .annotate(total=Sum("amount"), n=Count("id"))
         .order_by("day", "status")
     )
+    return [dict(row) for row in rows]
 
 
 def dashboard_currencies(*, days: int = 30, now: dt.datetime | None = None) -> list[str]:

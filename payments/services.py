@@ -76,14 +76,14 @@ PAYMENT_METHOD_TYPES: dict[str, list[str]] = {
 }
 
 # Status changes a PaymentIntent may cause. Refund statuses are reached only through refunds.
-_ALLOWED = {
+_ALLOWED: dict[str, set[str]] = {
     Status.PENDING: {Status.PROCESSING, Status.SUCCEEDED, Status.FAILED, Status.CANCELLED},
     # A failed payment may still be paid with another card.
     Status.FAILED: {Status.PROCESSING, Status.SUCCEEDED, Status.CANCELLED},
     Status.PROCESSING: {Status.SUCCEEDED, Status.FAILED, Status.CANCELLED},
 }
 # Stripe never leaves these states, so news of them can never be stale.
-_FINAL_AT_STRIPE = {Status.SUCCEEDED, Status.CANCELLED}
+_FINAL_AT_STRIPE: set[str] = {Status.SUCCEEDED, Status.CANCELLED}
 _PAID = (Status.SUCCEEDED, Status.PARTIALLY_REFUNDED, Status.REFUNDED)
 
 
@@ -159,7 +159,7 @@ def payment_intent_create(
             payment = _payment_record_intent(existing.pk, intent)
             if payment.status in _PAID:  # paid at Stripe before its webhook reached us
                 raise OrderNotPayable(f"Order #{order.pk} is already paid.")
-            return payment, intent.client_secret
+            return payment, _client_secret(intent)
         # Cancelled at Stripe before we heard: record it, then start the next attempt.
         _payment_record_intent(existing.pk, intent)
         attempt += 1
@@ -178,9 +178,7 @@ def payment_intent_create(
     )
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
-        payment = Payment.objects.filter(order=order).first()
-        if payment is None:
-            payment = Payment(order=order, user=user)
+        payment = Payment.objects.filter(order=order).first() or Payment(order=order, user=user)
         if payment.stripe_payment_intent_id != intent.id:
             # New row, or the replacement for a cancelled PaymentIntent.
             payment.stripe_payment_intent_id = intent.id
@@ -194,7 +192,14 @@ def payment_intent_create(
         payment.stripe_customer_id = customer_id
         payment_apply_intent(payment, intent, observed_at=timezone.now())
         payment.save()
-    return payment, intent.client_secret
+    return payment, _client_secret(intent)
+
+
+def _client_secret(intent: Any) -> str:
+    secret = intent.client_secret
+    if not secret:  # Stripe always sends it to the secret key's holder
+        raise PaymentProviderError("Stripe sent a PaymentIntent without its client secret.")
+    return str(secret)
 
 
 def _payment_record_intent(payment_id: int, intent: Any) -> Payment:
@@ -266,10 +271,11 @@ def payment_sync_from_stripe(*, payment_id: int, intent: Any = None) -> Payment:
     now; never a second one. `intent`, when given, is a PaymentIntent just listed from Stripe.
     """
     payment = Payment.objects.get(pk=payment_id)
-    if not payment.stripe_payment_intent_id:
+    intent_id = payment.stripe_payment_intent_id
+    if not intent_id:
         raise NotAtStripe(f"Payment #{payment.pk} has no PaymentIntent at Stripe.")
     if intent is None:
-        intent = stripe_client.payment_intent_retrieve(payment.stripe_payment_intent_id)
+        intent = stripe_client.payment_intent_retrieve(intent_id)
     observed_at = timezone.now()
     with transaction.atomic():
         payment = _lock_payment(pk=payment_id)
@@ -284,7 +290,7 @@ def payment_sync_from_stripe(*, payment_id: int, intent: Any = None) -> Payment:
         )
         for refund in stuck:
             _refund_send(refund)
-        refunds = stripe_client.refund_list(payment_intent_id=payment.stripe_payment_intent_id)
+        refunds = stripe_client.refund_list(payment_intent_id=intent_id)
         with transaction.atomic():
             payment = _lock_payment(pk=payment_id)
             refunds_apply(payment, refunds)
@@ -329,7 +335,11 @@ def payments_reconcile(*, since: datetime, progress: Any = None) -> tuple[int, l
 STUCK_REFUND_AGE = timedelta(minutes=2)
 
 # Stripe's own reasons; "other" is ours alone, sent without a reason.
-_STRIPE_REASONS = {"requested_by_customer", "duplicate", "fraudulent"}
+_STRIPE_REASONS: dict[str, stripe_client.RefundReason] = {
+    "requested_by_customer": "requested_by_customer",
+    "duplicate": "duplicate",
+    "fraudulent": "fraudulent",
+}
 
 
 def refund_create(
@@ -410,10 +420,10 @@ def _refund_send(refund: Refund) -> Refund:
     payment = refund.payment
     try:
         answer = stripe_client.refund_create(
-            payment_intent_id=payment.stripe_payment_intent_id,
+            payment_intent_id=str(payment.stripe_payment_intent_id),  # refundable: it has one
             amount=refund.amount,
             currency=payment.currency,
-            reason=refund.reason if refund.reason in _STRIPE_REASONS else None,
+            reason=_STRIPE_REASONS.get(refund.reason),
             metadata={
                 "refund_id": str(refund.pk),
                 "payment_id": str(payment.pk),
@@ -444,7 +454,7 @@ def _refund_send(refund: Refund) -> Refund:
 
 # Refunds move pending -> succeeded -> failed (Stripe can fail a refund after success), or to
 # canceled; failed and canceled are final.
-_REFUND_RANK = {
+_REFUND_RANK: dict[str, int] = {
     Refund.Status.PENDING: 0,
     Refund.Status.REQUIRES_ACTION: 1,
     Refund.Status.SUCCEEDED: 2,
@@ -472,7 +482,9 @@ def refunds_apply(payment: Payment, stripe_refunds: Iterable[Any]) -> list[Refun
         if refund is None:
             refund = Refund(
                 payment=payment,
-                reason=facts.get("reason") if facts.get("reason") in _STRIPE_REASONS else "",
+                reason=str(facts.get("reason") or "")
+                if facts.get("reason") in _STRIPE_REASONS
+                else "",
                 description="Refunded outside the app",
                 created_at=_from_timestamp(facts.get("created")) or timezone.now(),
             )
@@ -600,7 +612,7 @@ def webhook_event_process(*, event_id: int, force: bool = False) -> StripeWebhoo
         refunds = None
         if row.event_type == "charge.refunded":
             # Recent API versions no longer embed a charge's refunds: ask Stripe for all of them.
-            refunds = stripe_client.refund_list(payment_intent_id=pi_id)
+            refunds = stripe_client.refund_list(payment_intent_id=str(pi_id))
         with transaction.atomic():
             locked = StripeWebhookEvent.objects.select_for_update().get(pk=event_id)
             if locked.status in _DONE and not force:

@@ -39,7 +39,7 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self) -> QuerySet[Order]:
         return (
-            Order.objects.filter(user=self.request.user)
+            Order.objects.filter(user_id=self.request.user.pk)
             .select_related("payment")
             .order_by("-created_at", "-id")
         )

@@ -24,6 +24,13 @@ from rest_framework.response import Response
 from payments import services
 from payments.api import serializers as s
 from payments.models import Payment, Refund
+from shop.models import CustomUser
+
+
+def _caller(request: Request) -> CustomUser:
+    """The authenticated caller (every view here requires authentication)."""
+    assert isinstance(request.user, CustomUser)
+    return request.user
 
 
 def _visible_payments(user: Any) -> QuerySet[Payment]:
@@ -105,7 +112,7 @@ class PaymentViewSet(viewsets.ReadOnlyModelViewSet):
         body = s.CreatePaymentIntentSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         payment, client_secret = services.payment_intent_create(
-            user=request.user, **body.validated_data
+            user=_caller(request), **body.validated_data
         )
         answer = {"payment": payment, "client_secret": client_secret}
         return Response(s.PaymentIntentSerializer(answer).data)
@@ -178,7 +185,7 @@ class RefundViewSet(viewsets.ReadOnlyModelViewSet):
             amount=data.get("amount"),
             reason=data["reason"],
             description=data["description"],
-            created_by=request.user,
+            created_by=_caller(request),
             request_token=request.headers.get("Idempotency-Key") or None,
         )
         return Response(s.RefundSerializer(refund).data, status=status.HTTP_201_CREATED)
