@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
-import re
+import uuid
 from decimal import Decimal
 
 from django import forms
+from django.core import signing
 
 from payments import money
 from payments.models import Payment, Refund
 
-_TOKEN = re.compile(r"^[0-9a-f]{32}$")
+# The confirmation's token is signed: it names the payment, the amount and reason reviewed, and
+# what was already refunded then, so a confirmation cannot be edited or replayed on another
+# payment, and one reviewed before another refund landed (a second tab) is refused.
+_SALT = "backoffice.refund-confirmation"
+_MAX_AGE = 30 * 60  # seconds a confirmation stays valid
+
+
+def confirmation_token(payment: Payment, amount: Decimal, reason: str) -> str:
+    return signing.dumps(
+        {
+            "nonce": uuid.uuid4().hex,
+            "payment": payment.pk,
+            "amount": str(amount),
+            "reason": reason,
+            "refunded": str(payment.amount_refunded),
+        },
+        salt=_SALT,
+    )
 
 
 class RefundForm(forms.Form):
@@ -68,11 +86,33 @@ class RefundForm(forms.Form):
 
     def clean_token(self) -> str:
         token = self.cleaned_data.get("token", "")
-        if self.confirming and not _TOKEN.match(token):
+        if not self.confirming:
+            return token
+        try:
+            self.reviewed = signing.loads(token, salt=_SALT, max_age=_MAX_AGE)
+        except signing.BadSignature:  # includes expired
             raise forms.ValidationError(
                 "This confirmation has expired. Review the refund again.", code="token"
-            )
+            ) from None
         return token
+
+    def clean(self) -> dict:
+        data = super().clean() or {}
+        reviewed = getattr(self, "reviewed", None)
+        if self.confirming and reviewed is not None and "amount" in data:
+            same = (
+                reviewed.get("payment") == self.payment.pk
+                and reviewed.get("amount") == str(data["amount"])
+                and reviewed.get("reason") == data.get("reason")
+            )
+            if not same:
+                raise forms.ValidationError(
+                    "This confirmation does not match what was reviewed. Review the refund again.",
+                    code="token",
+                )
+            data["nonce"] = reviewed["nonce"]
+            data["reviewed_refunded"] = Decimal(reviewed["refunded"])
+        return data
 
     def summary(self) -> str:
         """The confirmation sentence: 'Refund EUR 50.00 of EUR 99.99 to Visa ending 4242'."""

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import json
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import Any
@@ -47,7 +46,7 @@ from backoffice.filters import (
     RefundFilter,
     WebhookEventFilter,
 )
-from backoffice.forms import RefundForm, refund_destination
+from backoffice.forms import RefundForm, confirmation_token, refund_destination
 from backoffice.tables import PaymentTable, RefundTable, WebhookEventTable
 from payments import money, selectors, services, stripe_client
 from payments.models import Payment, Refund, StripeWebhookEvent
@@ -383,7 +382,11 @@ def payment_refresh(request: HtmxHttpRequest, payment_id: int) -> HttpResponse:
     """Fetch the payment's PaymentIntent and refunds from Stripe and record what they say."""
     payment = _get_payment(payment_id)
     try:
-        services.payment_sync_from_stripe(payment_id=payment.pk)
+        services.payment_sync_from_stripe(
+            payment_id=payment.pk,
+            # Finance may finish refunds Stripe never answered for; others only read.
+            resend_unanswered_refunds=request.user.has_perm(REFUND_PERM),
+        )
     except stripe_client.PaymentProviderError as exc:
         error, status = exc.user_message, _provider_status(exc)
     except services.ServiceError as exc:
@@ -434,9 +437,9 @@ def payment_refund(request: HtmxHttpRequest, payment_id: int) -> HttpResponse:
         )
     # The confirmation carries the checked values, and a fresh one-time token, as hidden
     # fields: posting it twice (double click, second tab) still makes one refund.
-    confirm_form = RefundForm(
-        payment=payment, initial={**form.cleaned_data, "token": uuid.uuid4().hex}
-    )
+    data = form.cleaned_data
+    token = confirmation_token(payment, data["amount"], data["reason"])
+    confirm_form = RefundForm(payment=payment, initial={**data, "token": token})
     return _render_payment(
         request, payment, partial="refund", form=confirm_form, confirm=form.summary()
     )
@@ -458,7 +461,14 @@ def _refund_confirm(request: HtmxHttpRequest, payment: Payment) -> HttpResponse:
             reason=data["reason"],
             description=data["description"],
             created_by=_staff_user(request),
-            request_token=data["token"],
+            request_token=data["nonce"],
+            expected_amount_refunded=data["reviewed_refunded"],
+        )
+    except services.RefundPending as exc:
+        # Stripe may have made it: the page shows it pending, and offers no second try.
+        payment = _get_payment(payment.pk)
+        return _render_payment(
+            request, payment, partial="payment", refund_error=str(exc), status=503
         )
     except services.RefundError as exc:
         status = 400 if isinstance(exc, services.RefundAmountInvalid) else 409
@@ -512,8 +522,12 @@ def webhook_event_detail(request: HtmxHttpRequest, event_id: int) -> HttpRespons
 @require_POST
 @_staff_view("payments.view_stripewebhookevent", REPLAY_PERM)
 def webhook_event_replay(request: HtmxHttpRequest, event_id: int) -> HttpResponse:
-    if not StripeWebhookEvent.objects.filter(pk=event_id).exists():
+    status = StripeWebhookEvent.objects.filter(pk=event_id).values_list("status", flat=True).first()
+    if status is None:
         raise Http404("No such webhook event.")
+    if status != StripeWebhookEvent.Status.FAILED:
+        messages.error(request, "Only a failed event can be replayed from here.")
+        return redirect("backoffice:webhook_event_detail", event_id=event_id)
     try:
         event = services.webhook_event_replay(event_id=event_id)
     except stripe_client.PaymentProviderError as exc:

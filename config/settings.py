@@ -191,13 +191,18 @@ CONTENT_SECURITY_POLICY = {
 STRIPE_PUBLIC_KEY = env.str("STRIPE_PUBLIC_KEY", default="")
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 # Comma-separated: during a signing-secret rotation both the old and the new secret verify.
-STRIPE_WEBHOOK_SECRETS = env.list("STRIPE_WEBHOOK_SECRET", default=[])
+STRIPE_WEBHOOK_SECRETS = [
+    secret.strip() for secret in env.list("STRIPE_WEBHOOK_SECRET", default=[]) if secret.strip()
+]
 # Empty means Stripe itself; the offline stand-in (stripe_sandbox) is reached by setting this.
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 # Where a checkout page loads Stripe.js from: Stripe's own in production, the stand-in's offline.
 STRIPE_JS_URL = env.str("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
 STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=20.0)
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
+# Prefixed to every idempotency key sent to Stripe: give each database (developer, staging)
+# sharing one Stripe account its own, or "order-1-pi-1" from two databases would collide.
+STRIPE_IDEMPOTENCY_PREFIX = env.str("STRIPE_IDEMPOTENCY_PREFIX", default="")
 PAYMENTS_DEFAULT_CURRENCY = env.str("PAYMENTS_DEFAULT_CURRENCY", default="EUR").upper()
 
 # --- REST framework ------------------------------------------------------------------------------

@@ -102,7 +102,10 @@ def to_decimal(amount: Decimal | int | str, currency: str) -> Decimal:
         code = normalize_currency(currency)
         unit = "whole units" if places == 0 else f"{places} decimal places"
         raise InvalidAmount(f"{code} amounts can have at most {unit}; {value} has more.")
-    return value.quantize(Decimal(1).scaleb(-places))
+    try:
+        return value.quantize(Decimal(1).scaleb(-places))
+    except InvalidOperation:  # more digits than decimal arithmetic carries (1E+30)
+        raise InvalidAmount(f"{value} is too large an amount.") from None
 
 
 def to_minor_units(amount: Decimal | int | str, currency: str) -> int:

@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
@@ -64,6 +65,22 @@ class RefundAmountInvalid(RefundError):
     """Zero, negative, too precise for the currency, or not a number; or an unknown reason (400)."""
 
 
+class RefundTokenReused(RefundError):
+    """A request token already used for a different refund (409)."""
+
+
+class RefundStale(RefundError):
+    """The payment's refunds changed since this refund was reviewed (409): review it again."""
+
+
+class RefundPending(RefundError):
+    """Stripe did not confirm the refund: it stays pending, its amount held (503)."""
+
+    def __init__(self, message: str, *, refund: Refund) -> None:
+        super().__init__(message)
+        self.refund = refund
+
+
 class NotAtStripe(ServiceError):
     """The payment has no PaymentIntent at Stripe to refresh from (409)."""
 
@@ -85,6 +102,14 @@ _ALLOWED: dict[str, set[str]] = {
 # Stripe never leaves these states, so news of them can never be stale.
 _FINAL_AT_STRIPE: set[str] = {Status.SUCCEEDED, Status.CANCELLED}
 _PAID = (Status.SUCCEEDED, Status.PARTIALLY_REFUNDED, Status.REFUNDED)
+
+
+def idempotency_key(*parts: object) -> str:
+    """A Stripe idempotency key from our own rows ("refund-42"), with the deployment's prefix
+    (STRIPE_IDEMPOTENCY_PREFIX) so that databases sharing one Stripe account never collide."""
+    key = "-".join(str(part) for part in parts)
+    prefix = settings.STRIPE_IDEMPOTENCY_PREFIX
+    return f"{prefix}-{key}" if prefix else key
 
 
 def _plain(obj: Any) -> dict[str, Any]:
@@ -112,7 +137,7 @@ def _stripe_customer_id(user: CustomUser) -> str:
         user_id=user.pk,
         email=user.email,
         name=user.get_full_name() or user.username,
-        idempotency_key=f"customer-user-{user.pk}",
+        idempotency_key=idempotency_key("customer-user", user.pk),
     )
     CustomUser.objects.filter(pk=user.pk, stripe_customer_id="").update(
         stripe_customer_id=customer.id
@@ -149,33 +174,51 @@ def payment_intent_create(
         raise OrderNotPayable(f"Order #{order.pk} is {order.get_status_display().lower()}.")
     try:
         money.to_minor_units(order.total, order.currency)
-    except money.InvalidAmount as exc:
+    except ValueError as exc:  # InvalidAmount, UnsupportedCurrency
         raise OrderNotPayable(f"Order #{order.pk} cannot be charged: {exc}") from exc
 
-    if existing is not None and existing.status != Status.CANCELLED:
-        assert existing.stripe_payment_intent_id
-        intent = stripe_client.payment_intent_retrieve(existing.stripe_payment_intent_id)
-        if intent.status != "canceled":
-            payment = _payment_record_intent(existing.pk, intent)
+    if (
+        existing is not None
+        and existing.status != Status.CANCELLED
+        and existing.stripe_payment_intent_id
+    ):
+        observed_at = timezone.now()
+        try:
+            intent = stripe_client.payment_intent_retrieve(existing.stripe_payment_intent_id)
+        except stripe_client.InvalidRequest as exc:
+            if exc.code != "resource_missing":
+                raise
+            # Gone from Stripe (another account's key, a test-data reset): start afresh.
+            intent = None
+        if intent is not None and intent.status != "canceled":
+            payment = _payment_record_intent(existing.pk, intent, observed_at)
             if payment.status in _PAID:  # paid at Stripe before its webhook reached us
                 raise OrderNotPayable(f"Order #{order.pk} is already paid.")
             return payment, _client_secret(intent)
-        # Cancelled at Stripe before we heard: record it, then start the next attempt.
-        _payment_record_intent(existing.pk, intent)
+        if intent is not None:
+            # Cancelled at Stripe before we heard: record it, then start the next attempt.
+            _payment_record_intent(existing.pk, intent, observed_at)
         attempt += 1
 
     customer_id = _stripe_customer_id(user)
     # The order and the attempt, not a row of ours, key the create: two racing requests (or a
     # retry after a timeout) send the same key and get the same PaymentIntent back.
-    intent = stripe_client.payment_intent_create(
-        amount=order.total,
-        currency=order.currency,
-        customer_id=customer_id,
-        payment_method_types=PAYMENT_METHOD_TYPES[payment_method],
-        metadata={"order_id": str(order.pk), "user_id": str(user.pk)},
-        description=f"Order #{order.pk}",
-        idempotency_key=f"order-{order.pk}-pi-{attempt}",
-    )
+    try:
+        intent = stripe_client.payment_intent_create(
+            amount=order.total,
+            currency=order.currency,
+            customer_id=customer_id,
+            payment_method_types=PAYMENT_METHOD_TYPES[payment_method],
+            metadata={"order_id": str(order.pk), "user_id": str(user.pk)},
+            description=f"Order #{order.pk}",
+            idempotency_key=idempotency_key("order", order.pk, "pi", attempt),
+        )
+    except stripe_client.InvalidRequest as exc:
+        if exc.code in ("amount_too_small", "amount_too_large"):
+            raise OrderNotPayable(
+                f"Order #{order.pk} cannot be charged: {exc.user_message}"
+            ) from exc
+        raise
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
         payment = Payment.objects.filter(order=order).first() or Payment(order=order, user=user)
@@ -190,7 +233,10 @@ def payment_intent_create(
         payment.currency = order.currency
         payment.payment_method = payment_method
         payment.stripe_customer_id = customer_id
-        payment_apply_intent(payment, intent, observed_at=timezone.now())
+        # A replayed create answers Stripe's first response: its facts date from the creation.
+        payment_apply_intent(
+            payment, intent, observed_at=_from_timestamp(intent.created) or timezone.now()
+        )
         payment.save()
     return payment, _client_secret(intent)
 
@@ -202,10 +248,10 @@ def _client_secret(intent: Any) -> str:
     return str(secret)
 
 
-def _payment_record_intent(payment_id: int, intent: Any) -> Payment:
+def _payment_record_intent(payment_id: int, intent: Any, observed_at: datetime) -> Payment:
     with transaction.atomic():
         payment = _lock_payment(pk=payment_id)
-        payment_apply_intent(payment, intent, observed_at=timezone.now())
+        payment_apply_intent(payment, intent, observed_at=observed_at)
         payment.save()
         return payment
 
@@ -237,7 +283,9 @@ def payment_apply_intent(payment: Payment, intent: Any, *, observed_at: datetime
     facts = _plain(intent)
     new = _status_from_intent(facts)
     old = payment.status
-    fresh = payment.stripe_synced_at is None or observed_at >= payment.stripe_synced_at
+    # Strictly newer: Stripe's event times are whole seconds, and of two facts from the same
+    # second neither is known to be the later one.
+    fresh = payment.stripe_synced_at is None or observed_at > payment.stripe_synced_at
     changed = new != old and new in _ALLOWED.get(old, set()) and (fresh or new in _FINAL_AT_STRIPE)
     if changed:
         payment.status = new
@@ -248,9 +296,11 @@ def payment_apply_intent(payment: Payment, intent: Any, *, observed_at: datetime
         logger.info("payment %s: %s -> %s (%s)", payment.pk, old, new, facts.get("id"))
     if fresh:
         payment.stripe_synced_at = observed_at
+    succeeded = facts.get("status") == "succeeded"
 
     charge = facts.get("latest_charge")
-    if isinstance(charge, str) and not payment.stripe_charge_id:
+    if isinstance(charge, str) and (succeeded or not payment.stripe_charge_id):
+        # A declined attempt's charge is replaced by the charge that paid.
         payment.stripe_charge_id = charge
     elif isinstance(charge, Mapping):
         payment_apply_charge(payment, charge)
@@ -263,37 +313,42 @@ def payment_apply_intent(payment: Payment, intent: Any, *, observed_at: datetime
     return changed
 
 
-def payment_sync_from_stripe(*, payment_id: int, intent: Any = None) -> Payment:
+def payment_sync_from_stripe(
+    *,
+    payment_id: int,
+    intent: Any = None,
+    observed_at: datetime | None = None,
+    resend_unanswered_refunds: bool = False,
+) -> Payment:
     """Fetch the payment's PaymentIntent and refunds from Stripe and record what they say.
 
-    Also finishes refunds whose creation never got an answer from Stripe (a timeout): each is
-    re-sent with its own idempotency key, so Stripe either returns the refund it made or makes it
-    now; never a second one. `intent`, when given, is a PaymentIntent just listed from Stripe.
+    `intent`, when given, is a PaymentIntent listed from Stripe at `observed_at`. With
+    `resend_unanswered_refunds` (finance's refresh, reconcile; never a customer's status check),
+    refunds Stripe never answered for and still does not know are sent again with their own
+    idempotency key, so Stripe either returns the refund it made or makes it now, never twice.
     """
     payment = Payment.objects.get(pk=payment_id)
     intent_id = payment.stripe_payment_intent_id
     if not intent_id:
         raise NotAtStripe(f"Payment #{payment.pk} has no PaymentIntent at Stripe.")
     if intent is None:
+        observed_at = timezone.now()  # before asking: the facts are at least this fresh
         intent = stripe_client.payment_intent_retrieve(intent_id)
-    observed_at = timezone.now()
     with transaction.atomic():
         payment = _lock_payment(pk=payment_id)
-        payment_apply_intent(payment, intent, observed_at=observed_at)
+        payment_apply_intent(payment, intent, observed_at=observed_at or timezone.now())
         payment.save()
     if payment.status in _PAID:
-        # Only refunds old enough that no request is still waiting on Stripe for them.
-        stuck = payment.refunds.filter(
-            stripe_refund_id=None,
-            status=Refund.Status.PENDING,
-            created_at__lt=timezone.now() - STUCK_REFUND_AGE,
-        )
-        for refund in stuck:
-            _refund_send(refund)
+        # What Stripe holds first: a refund it made whose answer we missed is matched by the
+        # local id in its metadata, and is then not sent again.
         refunds = stripe_client.refund_list(payment_intent_id=intent_id)
         with transaction.atomic():
             payment = _lock_payment(pk=payment_id)
             refunds_apply(payment, refunds)
+        if resend_unanswered_refunds:
+            for refund in payment.refunds.filter(stripe_refund_id=None):
+                if _waiting_for_stripe(refund):
+                    _refund_send(refund)
     payment.refresh_from_db()
     return payment
 
@@ -303,36 +358,59 @@ def _books(payment: Payment) -> tuple[Any, ...]:
     return (payment.status, payment.amount_refunded, payment.stripe_charge_id, refunds)
 
 
-def payments_reconcile(*, since: datetime, progress: Any = None) -> tuple[int, list[str]]:
-    """Repair what missed webhooks left stale: every PaymentIntent created since `since`.
+def payments_reconcile(
+    *, since: datetime, progress: Any = None
+) -> tuple[int, list[str], list[str]]:
+    """Repair what missed webhooks left stale: every PaymentIntent created since `since`, and
+    every payment with a refund created since then (Dashboard refunds on older payments).
 
-    Returns how many of ours were checked and a line per payment that changed. Running it again
-    right after changes nothing, since the same facts give the same state.
+    Returns how many of ours were checked, a line per payment that changed, and a line per
+    payment that could not be checked (Stripe failing for it: the others are still done).
+    Running it again right after changes nothing, since the same facts give the same state.
     """
-    checked, changes = 0, []
-    for intent in stripe_client.payment_intent_list(created_gte=since):
+    started = timezone.now()  # what is listed from here on is at least this fresh
+    checked, changes, errors = 0, [], []
+    seen: set[str] = set()
+
+    def check(intent_id: str, intent: Any = None) -> None:
+        nonlocal checked
         if progress is not None:
             progress()
-        payment = Payment.objects.filter(stripe_payment_intent_id=intent.id).first()
+        if intent_id in seen:
+            return
+        seen.add(intent_id)
+        payment = Payment.objects.filter(stripe_payment_intent_id=intent_id).first()
         if payment is None:
-            continue  # not ours (another system on the same Stripe account)
+            return  # not ours (another system on the same Stripe account)
         checked += 1
         before = _books(payment)
-        payment = payment_sync_from_stripe(payment_id=payment.pk, intent=intent)
+        try:
+            payment = payment_sync_from_stripe(
+                payment_id=payment.pk,
+                intent=intent,
+                observed_at=started if intent is not None else None,
+                resend_unanswered_refunds=True,
+            )
+        except (PaymentProviderError, ServiceError) as exc:
+            errors.append(f"payment #{payment.pk} ({intent_id}): not checked: {exc}")
+            return
         after = _books(payment)
         if after != before:
             changes.append(
-                f"payment #{payment.pk} ({intent.id}): {before[0]} -> {after[0]}, "
+                f"payment #{payment.pk} ({intent_id}): {before[0]} -> {after[0]}, "
                 f"refunded {before[1]} -> {after[1]} {payment.currency}, "
                 f"refunds {len(before[3])} -> {len(after[3])}"
             )
-    return checked, changes
+
+    for intent in stripe_client.payment_intent_list(created_gte=since):
+        check(intent.id, intent)
+    for refund in stripe_client.refund_list_since(created_gte=since):
+        if refund.payment_intent:
+            check(str(refund.payment_intent))
+    return checked, changes, errors
 
 
 # --- Refund ------------------------------------------------------------------------------------
-
-# A pending refund with no Stripe id this old lost its answer (longer than any request waits).
-STUCK_REFUND_AGE = timedelta(minutes=2)
 
 # Stripe's own reasons; "other" is ours alone, sent without a reason.
 _STRIPE_REASONS: dict[str, stripe_client.RefundReason] = {
@@ -350,43 +428,79 @@ def refund_create(
     description: str = "",
     created_by: CustomUser | None,
     request_token: str | None = None,
+    expected_amount_refunded: Decimal | None = None,
 ) -> Refund:
     """Refund `amount` (all that remains when None) of a payment.
 
     Safe against double clicks, two tabs and two finance users at once: the amount is checked
     and reserved under the payment's row lock (and the database refuses refunds above the
-    payment), a repeated `request_token` returns the first refund, and Stripe gets the refund's
-    own id as idempotency key. Stripe refusing leaves a failed refund on record and the amount
-    refundable again; Stripe not answering leaves the refund pending (its amount held) until a
-    refresh or Stripe's webhook settles it. Raises `RefundError`s and `PaymentProviderError`s.
+    payment); a repeated `request_token` returns the first refund (and re-sends it to Stripe if
+    Stripe never answered), while the same token for a different refund is refused; with
+    `expected_amount_refunded` (what the person saw when reviewing) any refund made since is a
+    `RefundStale`; and Stripe gets the refund's own id as idempotency key. Stripe refusing leaves
+    a failed refund on record and the amount refundable again; Stripe not answering leaves the
+    refund pending (its amount held) and raises `RefundPending`. Raises `RefundError`s and
+    `PaymentProviderError`s.
     """
     if reason not in Refund.Reason.values:
         raise RefundAmountInvalid(f"Unknown refund reason {reason!r}.")
     with transaction.atomic():
         payment = _lock_payment(pk=payment_id)
-        if request_token:
-            # Checked under the lock: a concurrent twin has either committed or not started.
-            first = Refund.objects.filter(request_token=request_token).first()
-            if first is not None:
+        # Looked up under the lock: a concurrent twin has either committed or not started.
+        first = (
+            Refund.objects.filter(request_token=request_token).first() if request_token else None
+        )
+        if first is not None:
+            _check_same_refund(first, payment, amount, reason)
+            if not _waiting_for_stripe(first):
                 return first
-        if (
-            payment.status not in Payment.REFUNDABLE_STATUSES
-            or not payment.stripe_payment_intent_id
-        ):
-            raise RefundNotAllowed(
-                f"Payment #{payment.pk} is {payment.get_status_display().lower()}; "
-                "only a paid payment can be refunded."
+            refund = first
+        else:
+            refund = _refund_reserve(
+                payment,
+                amount=amount,
+                reason=reason,
+                description=description,
+                created_by=created_by,
+                request_token=request_token,
+                expected_amount_refunded=expected_amount_refunded,
             )
-        remaining = payment.amount - payment.amount_refunded
-        if remaining <= 0:
-            raise RefundNotAllowed(f"Payment #{payment.pk} is already fully refunded.")
-        value = _refund_amount(amount, payment.currency, remaining)
-        if value > remaining:
-            raise RefundExceedsRemaining(
-                f"Only {money.format_amount(remaining, payment.currency)} of "
-                f"{payment.amount_display} remains refundable."
-            )
-        try:
+    return _refund_send(refund)
+
+
+def _refund_reserve(
+    payment: Payment,
+    *,
+    amount: Decimal | str | None,
+    reason: str,
+    description: str,
+    created_by: CustomUser | None,
+    request_token: str | None,
+    expected_amount_refunded: Decimal | None,
+) -> Refund:
+    """Check and hold the amount of a new refund on a locked payment."""
+    if payment.status not in Payment.REFUNDABLE_STATUSES or not payment.stripe_payment_intent_id:
+        raise RefundNotAllowed(
+            f"Payment #{payment.pk} is {payment.get_status_display().lower()}; "
+            "only a paid payment can be refunded."
+        )
+    if expected_amount_refunded is not None and payment.amount_refunded != expected_amount_refunded:
+        raise RefundStale(
+            f"Payment #{payment.pk} changed since this refund was reviewed: "
+            f"{money.format_amount(payment.amount_refunded, payment.currency)} is now refunded "
+            "or pending. Review the refund again."
+        )
+    remaining = payment.amount - payment.amount_refunded
+    if remaining <= 0:
+        raise RefundNotAllowed(f"Payment #{payment.pk} is already fully refunded.")
+    value = _refund_amount(amount, payment.currency, remaining)
+    if value > remaining:
+        raise RefundExceedsRemaining(
+            f"Only {money.format_amount(remaining, payment.currency)} of "
+            f"{payment.amount_display} remains refundable."
+        )
+    try:
+        with transaction.atomic():
             refund = Refund.objects.create(
                 payment=payment,
                 amount=value,
@@ -396,10 +510,43 @@ def refund_create(
                 created_by=created_by,
                 request_token=request_token or None,
             )
-        except IntegrityError:
-            raise RefundNotAllowed("This refund was already submitted.") from None
-        _refund_totals_update(payment)
-    return _refund_send(refund)
+    except IntegrityError:
+        raise RefundTokenReused("This refund request was already submitted.") from None
+    _refund_totals_update(payment)
+    return refund
+
+
+def _check_same_refund(
+    first: Refund, payment: Payment, amount: Decimal | str | None, reason: str
+) -> None:
+    """A reused request token must name the same refund, or it is a mistake, not a retry."""
+    same_amount = amount is None or amount == "" or _same_amount(amount, first.amount, payment)
+    if first.payment_id != payment.pk or first.reason != reason or not same_amount:
+        raise RefundTokenReused(
+            f"This request token was already used for refund #{first.pk} "
+            f"(payment #{first.payment_id}); use a new one for a different refund."
+        )
+
+
+def _same_amount(amount: Decimal | str, held: Decimal, payment: Payment) -> bool:
+    try:
+        return money.to_decimal(amount, payment.currency) == held
+    except money.InvalidAmount:
+        return False
+
+
+def _waiting_for_stripe(refund: Refund) -> bool:
+    """A pending refund Stripe never answered for, old enough that no request still waits on it:
+    sending it again (same idempotency key) makes Stripe answer, never refund twice."""
+    if refund.status != Refund.Status.PENDING or refund.stripe_refund_id:
+        return False
+    return refund.updated_at < timezone.now() - _in_flight_window()
+
+
+def _in_flight_window() -> timedelta:
+    """The longest a request can still be waiting on Stripe (every retry timing out)."""
+    attempts = int(settings.STRIPE_MAX_NETWORK_RETRIES) + 1
+    return timedelta(seconds=float(settings.STRIPE_TIMEOUT_SECONDS) * attempts + 5)
 
 
 def _refund_amount(amount: Decimal | str | None, currency: str, remaining: Decimal) -> Decimal:
@@ -430,12 +577,20 @@ def _refund_send(refund: Refund) -> Refund:
                 "order_id": str(payment.order_id),
                 "reason": refund.reason,
             },
-            idempotency_key=f"refund-{refund.pk}",
+            idempotency_key=idempotency_key("refund", refund.pk),
         )
-    except stripe_client.ProviderUnavailable as exc:
-        # Stripe may have made the refund before the connection broke: keep the amount held.
-        Refund.objects.filter(pk=refund.pk).update(failure_reason=exc.user_message)
-        raise
+    except (stripe_client.ProviderUnavailable, stripe_client.IdempotencyConflict) as exc:
+        # No answer, or the same refund still in flight: Stripe may have made it. Keep the
+        # amount held; retrying (same key) or Stripe's webhook settles it.
+        Refund.objects.filter(pk=refund.pk).update(
+            failure_reason=exc.user_message, updated_at=timezone.now()
+        )
+        amount = money.format_amount(refund.amount, payment.currency)
+        raise RefundPending(
+            f"Stripe did not confirm refund #{refund.pk} of {amount}. It stays pending, its amount "
+            "held, until Stripe answers (retrying the same request is safe). Do not refund again.",
+            refund=refund,
+        ) from exc
     except PaymentProviderError as exc:
         # Stripe answered "no": nothing was refunded.
         with transaction.atomic():
@@ -475,10 +630,14 @@ def refunds_apply(payment: Payment, stripe_refunds: Iterable[Any]) -> list[Refun
         facts = _plain(item)
         refund = Refund.objects.filter(stripe_refund_id=facts["id"]).first()
         local_id = (facts.get("metadata") or {}).get("refund_id")
+        # A row of ours that never heard Stripe's answer: whatever we assumed meanwhile (even
+        # "failed" after an error), Stripe's word is the truth.
+        unheard = False
         if refund is None and local_id and str(local_id).isdigit():
             refund = Refund.objects.filter(
                 pk=int(local_id), payment=payment, stripe_refund_id=None
             ).first()
+            unheard = refund is not None
         if refund is None:
             refund = Refund(
                 payment=payment,
@@ -494,7 +653,7 @@ def refunds_apply(payment: Payment, stripe_refunds: Iterable[Any]) -> list[Refun
         refund.stripe_refund_id = facts["id"]
         refund.amount = money.from_minor_units(facts["amount"], payment.currency)
         new_status = facts["status"] if facts["status"] in Refund.Status.values else "pending"
-        if refund.pk is None or _REFUND_RANK[new_status] >= _REFUND_RANK[refund.status]:
+        if unheard or refund.pk is None or _REFUND_RANK[new_status] >= _REFUND_RANK[refund.status]:
             refund.status = new_status  # never back: a late "pending" cannot undo "failed"
         if refund.status == Refund.Status.FAILED:
             refund.failure_reason = facts.get("failure_reason") or refund.failure_reason
@@ -565,6 +724,15 @@ def _event_payment_intent_id(event_type: str, obj: Mapping[str, Any]) -> str | N
     return pi.get("id") if isinstance(pi, Mapping) else pi
 
 
+def _without_client_secret(data: dict[str, Any]) -> dict[str, Any]:
+    """The event as stored and shown to staff: a PaymentIntent's client secret lets whoever holds
+    it confirm the payment, so it is not kept."""
+    obj = (data.get("data") or {}).get("object")
+    if isinstance(obj, Mapping) and "client_secret" in obj:
+        data = {**data, "data": {**data["data"], "object": {**obj, "client_secret": None}}}
+    return data
+
+
 def webhook_event_receive(*, event: Any) -> StripeWebhookEvent:
     """Record a verified event once, and apply it unless a copy already was.
 
@@ -572,7 +740,7 @@ def webhook_event_receive(*, event: Any) -> StripeWebhookEvent:
     finished) is applied again: that is Stripe's retry doing its job. Raises
     `WebhookProcessingFailed` when applying raises.
     """
-    data = _plain(event)
+    data = _without_client_secret(_plain(event))
     obj = _event_object(data)
     row, created = StripeWebhookEvent.objects.get_or_create(
         stripe_event_id=data["id"],
@@ -633,7 +801,10 @@ def webhook_event_process(*, event_id: int, force: bool = False) -> StripeWebhoo
             return _webhook_event_finish(event_id, Outcome.PROCESSED, payment, force)
     except Exception as exc:
         logger.exception("webhook event %s (%s) failed", row.stripe_event_id, row.event_type)
-        StripeWebhookEvent.objects.filter(pk=event_id).update(
+        failed = StripeWebhookEvent.objects.filter(pk=event_id)
+        if not force:  # a concurrent copy that did apply it keeps its outcome
+            failed = failed.exclude(status__in=_DONE)
+        failed.update(
             status=Outcome.FAILED,
             processed=False,
             processed_at=timezone.now(),

@@ -274,6 +274,17 @@ def refund_list(*, payment_intent_id: str) -> list[stripe.Refund]:
         return list(_client().v1.refunds.list(params).auto_paging_iter())
 
 
+def refund_list_since(*, created_gte: datetime | int) -> Iterator[stripe.Refund]:
+    """Every refund created at or after `created_gte` (any PaymentIntent), across all pages.
+
+    A generator, like `payment_intent_list`: catches refunds made in Stripe's Dashboard on
+    payments older than the window.
+    """
+    params: RefundListParams = {"created": {"gte": _timestamp(created_gte)}, "limit": 100}
+    with _stripe_errors():
+        yield from _client().v1.refunds.list(params).auto_paging_iter()
+
+
 # --- Events and webhooks --------------------------------------------------------------------------
 def event_list(
     *, created_gte: datetime | int, types: Sequence[str] | None = None

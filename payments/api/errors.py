@@ -14,6 +14,8 @@ import logging
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -42,8 +44,12 @@ class ProviderUnavailable(exceptions.APIException):
 
 
 def _translate(exc: Exception) -> Exception:
-    if isinstance(exc, ObjectDoesNotExist):
+    if isinstance(exc, ObjectDoesNotExist | Http404):
         return exceptions.NotFound()
+    if isinstance(exc, DjangoPermissionDenied):
+        return exceptions.PermissionDenied()
+    if isinstance(exc, services.RefundPending):
+        return ProviderUnavailable(str(exc))
     if isinstance(exc, services.RefundAmountInvalid):
         return exceptions.ValidationError({"amount": [str(exc)]})
     if isinstance(exc, services.ServiceError):
@@ -53,6 +59,8 @@ def _translate(exc: Exception) -> Exception:
             | services.CheckoutConflict
             | services.RefundNotAllowed
             | services.RefundExceedsRemaining
+            | services.RefundTokenReused
+            | services.RefundStale
             | services.NotAtStripe,
         ):
             return Conflict(str(exc))

@@ -7,6 +7,7 @@ with the view permissions (Finance, Support) see all of them.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,9 +16,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django_filters.fields import IsoDateTimeField
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import permissions, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError as BadRequest
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -25,6 +27,8 @@ from payments import services
 from payments.api import serializers as s
 from payments.models import Payment, Refund
 from shop.models import CustomUser
+
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_\-:.]{1,64}$")
 
 
 def _caller(request: Request) -> CustomUser:
@@ -156,13 +160,29 @@ class RefundViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         request=s.CreateRefundSerializer,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="Makes retries safe: the same key returns the first refund (and "
+                "asks Stripe again if Stripe never answered); reusing it for a different "
+                "refund is a 409.",
+                pattern=IDEMPOTENCY_KEY.pattern,
+            )
+        ],
         responses={
             201: s.RefundSerializer,
             **ERRORS,
             403: OpenApiResponse(description="Only finance staff may refund."),
-            409: OpenApiResponse(description="Not refundable, or more than what remains."),
+            409: OpenApiResponse(
+                description="Not refundable, more than what remains, or a reused key."
+            ),
             502: OpenApiResponse(description="Stripe refused the refund (recorded as failed)."),
-            503: OpenApiResponse(description="Stripe did not answer; the refund stays pending."),
+            503: OpenApiResponse(
+                description="Stripe did not answer: the refund stays pending with its amount "
+                "held; retry with the same Idempotency-Key, do not refund again."
+            ),
         },
     )
     @action(
@@ -179,6 +199,11 @@ class RefundViewSet(viewsets.ReadOnlyModelViewSet):
         body = s.CreateRefundSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
+        key = request.headers.get("Idempotency-Key") or None
+        if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
+            raise BadRequest(
+                {"Idempotency-Key": ["Use 1 to 64 letters, digits, '-', '_', ':' or '.'."]}
+            )
         payment = _visible_payments(request.user).get(pk=data["payment_id"])
         refund = services.refund_create(
             payment_id=payment.pk,
@@ -186,6 +211,6 @@ class RefundViewSet(viewsets.ReadOnlyModelViewSet):
             reason=data["reason"],
             description=data["description"],
             created_by=_caller(request),
-            request_token=request.headers.get("Idempotency-Key") or None,
+            request_token=key,
         )
         return Response(s.RefundSerializer(refund).data, status=status.HTTP_201_CREATED)

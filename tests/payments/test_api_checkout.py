@@ -357,3 +357,16 @@ def test_switching_the_method_of_an_open_checkout_is_a_conflict(stripe_sandbox, 
     )
     assert response.status_code == 409
     assert "card checkout is already open" in response.json()["error"]["message"]
+
+
+def test_an_order_in_a_currency_stripe_cannot_charge_is_a_conflict(stripe_sandbox, api, alice):
+    order = factories.order(alice, currency="XYZ")
+    response = api.post(CREATE, {"order_id": order.pk}, format="json")
+    assert response.status_code == 409
+    assert "cannot be charged" in response.json()["error"]["message"]
+    assert not stripe_sandbox.requests_log(method="POST")
+
+
+def test_not_found_has_the_documented_error_shape(api):
+    error = api.get("/api/payments/payments/999999/").json()["error"]
+    assert (error["status"], error["code"]) == (404, "not_found")

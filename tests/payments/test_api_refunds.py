@@ -151,28 +151,61 @@ def test_stripe_refusing_leaves_a_failed_refund_and_the_amount_refundable(
     assert (paid.status, paid.amount_refunded) == ("succeeded", Decimal("0"))
 
 
-def test_stripe_not_answering_keeps_the_refund_pending_until_refreshed(
+def test_stripe_not_answering_keeps_the_refund_pending_and_a_retry_finishes_it(
     stripe_sandbox, finance, paid, settings, customer
 ):
     settings.STRIPE_MAX_NETWORK_RETRIES = 0
     stripe_sandbox.inject_fault("POST", "/v1/refunds", kind="500", count=1)
-    response = finance.post(CREATE, {"payment_id": paid.pk, "amount": "10"}, format="json")
+    headers = {"HTTP_IDEMPOTENCY_KEY": "refund-attempt-1"}
+    body = {"payment_id": paid.pk, "amount": "10"}
+    response = finance.post(CREATE, body, format="json", **headers)
     assert response.status_code == 503
     refund = Refund.objects.get()
+    assert f"refund #{refund.pk}" in response.json()["error"]["message"]
+    assert "Do not refund again" in response.json()["error"]["message"]
     assert refund.status == "pending"
     paid.refresh_from_db()
     assert paid.amount_refunded == Decimal("10.00")  # held: Stripe may have made it
-    # A refresh re-sends it with the same idempotency key and records the answer.
-    Refund.objects.filter(pk=refund.pk).update(created_at=refund.created_at.replace(year=2020))
-    api_for(customer).get(f"/api/payments/payments/{paid.pk}/confirm/")
-    refund.refresh_from_db()
-    assert refund.status == "succeeded"
+
+    # A customer's status check only reads: it sends nothing to Stripe's refunds.
+    api_for(customer).get(f"/api/payments/payments/{paid.pk}/status/")
+    assert len(stripe_sandbox.requests_log(method="POST", path="/v1/refunds")) == 1
+
+    # Once no request can still be waiting on Stripe, the same request asks Stripe again with
+    # the refund's own idempotency key, and records the answer.
+    Refund.objects.filter(pk=refund.pk).update(updated_at=refund.updated_at.replace(year=2020))
+    retry = finance.post(CREATE, body, format="json", **headers)
+    assert retry.status_code == 201
+    assert (retry.json()["id"], retry.json()["status"]) == (refund.pk, "succeeded")
     keys = [
-        c["idempotency_key"]
-        for c in stripe_sandbox.requests_log(path="/v1/refunds")
-        if c["method"] == "POST"
+        c["idempotency_key"] for c in stripe_sandbox.requests_log(method="POST", path="/v1/refunds")
     ]
     assert keys == [f"refund-{refund.pk}", f"refund-{refund.pk}"]
+    paid.refresh_from_db()
+    assert paid.amount_refunded == Decimal("10.00")
+
+
+def test_a_key_reused_for_another_refund_is_a_conflict(stripe_sandbox, finance, paid, customer):
+    other = factories.paid_payment(stripe_sandbox, customer, total="50.00")
+    headers = {"HTTP_IDEMPOTENCY_KEY": "same-key"}
+    finance.post(CREATE, {"payment_id": paid.pk, "amount": "10"}, format="json", **headers)
+    for body in ({"payment_id": other.pk, "amount": "10"}, {"payment_id": paid.pk, "amount": "11"}):
+        response = finance.post(CREATE, body, format="json", **headers)
+        assert response.status_code == 409
+        assert "already used for refund" in response.json()["error"]["message"]
+    assert Refund.objects.count() == 1
+    other.refresh_from_db()
+    assert other.amount_refunded == Decimal("0")
+
+
+@pytest.mark.parametrize("key", ["x" * 65, "spaces are bad", "é"])
+def test_a_malformed_idempotency_key_is_a_400(stripe_sandbox, finance, paid, key):
+    response = finance.post(
+        CREATE, {"payment_id": paid.pk}, format="json", HTTP_IDEMPOTENCY_KEY=key
+    )
+    assert response.status_code == 400
+    assert "Idempotency-Key" in response.json()["error"]["fields"]
+    assert not Refund.objects.exists()
 
 
 def test_customers_list_refunds_of_their_own_payments(stripe_sandbox, finance, paid, customer):

@@ -59,6 +59,7 @@ def test_it_converts_from_stripe_minor_units(minor, currency, amount):
         ("abc", "EUR", "not a valid amount"),
         ("NaN", "EUR", "not a valid amount"),
         ("Infinity", "EUR", "not a valid amount"),
+        ("1e30", "EUR", "too large"),
     ],
 )
 def test_it_rejects_amounts_it_cannot_represent_exactly(amount, currency, message):

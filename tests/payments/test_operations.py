@@ -99,3 +99,35 @@ def test_reconcile_repairs_what_missed_webhooks_left_stale(stripe_sandbox):
 def test_reconcile_rejects_a_bad_since():
     with pytest.raises(CommandError, match="--since"):
         run("reconcile_payments", "--since", "last tuesday")
+
+
+def test_reconcile_finds_a_dashboard_refund_on_an_older_payment(stripe_sandbox):
+    import time
+
+    from django.utils import timezone
+
+    paid = factories.paid_payment(stripe_sandbox, total="30.00")
+    time.sleep(1.1)  # the PaymentIntent is now older than the window below
+    since = timezone.now().isoformat()
+    stripe_sandbox.api(
+        "POST", "/v1/refunds", {"payment_intent": paid.stripe_payment_intent_id, "amount": 500}
+    )
+    output = run("reconcile_payments", "--since", since)
+    assert f"payment #{paid.pk}" in output
+    paid.refresh_from_db()
+    assert (paid.status, paid.amount_refunded) == ("partially_refunded", Decimal("5.00"))
+
+
+def test_reconcile_goes_on_past_a_payment_stripe_fails_for(stripe_sandbox, settings):
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    first = factories.paid_payment(stripe_sandbox, total="10.00")
+    second = factories.paid_payment(stripe_sandbox, total="20.00")
+    for p in (first, second):
+        stripe_sandbox.api("POST", "/v1/refunds", {"payment_intent": p.stripe_payment_intent_id})
+    stripe_sandbox.inject_fault("GET", "/v1/refunds", kind="500", count=1)
+    with pytest.raises(CommandError, match="1 payment\\(s\\) could not be checked"):
+        run("reconcile_payments", "--since", "1d")
+    statuses = sorted(Payment.objects.values_list("status", flat=True))
+    assert statuses == ["refunded", "succeeded"]  # one repaired, one left for the next run
+    run("reconcile_payments", "--since", "1d")
+    assert set(Payment.objects.values_list("status", flat=True)) == {"refunded"}

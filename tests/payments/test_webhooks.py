@@ -364,3 +364,53 @@ def test_an_error_is_kept_and_stripes_retry_applies_it(client, stripe_refunds, s
         2,
     )
     assert Refund.objects.get().amount == Decimal("10.00")
+
+
+def test_the_charge_that_paid_replaces_a_declined_attempts_charge(client, payment):
+    declined = intent(
+        "pi_hook",
+        "requires_payment_method",
+        latest_charge="ch_declined",
+        last_payment_error={"code": "card_declined"},
+    )
+    deliver(client, event("payment_intent.payment_failed", declined, created=NOW - 60))
+    deliver(client, succeeded(created=NOW))  # latest_charge="ch_hook"
+    payment.refresh_from_db()
+    assert (payment.status, payment.stripe_charge_id) == ("succeeded", "ch_hook")
+
+
+def test_of_two_facts_from_the_same_second_the_first_heard_stands(client, payment):
+    failed = intent(
+        "pi_hook", "requires_payment_method", last_payment_error={"code": "card_declined"}
+    )
+    deliver(client, event("payment_intent.payment_failed", failed, created=NOW))
+    deliver(
+        client, event("payment_intent.processing", intent("pi_hook", "processing"), created=NOW)
+    )
+    payment.refresh_from_db()
+    assert payment.status == "failed"
+
+
+def test_a_copy_that_fails_after_another_applied_it_leaves_it_processed(
+    client, stripe_refunds, settings
+):
+    from payments import services
+
+    sandbox, paid = stripe_refunds
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    evt = event("charge.refunded", webhook_charge(paid))
+    assert deliver(client, evt).status_code == 200
+    row = StripeWebhookEvent.objects.get()
+    sandbox.inject_fault("GET", "/v1/refunds", kind="500", count=1)
+    with pytest.raises(services.WebhookProcessingFailed):
+        services.webhook_event_process(event_id=row.pk)  # a late copy, racing the first
+    row.refresh_from_db()
+    assert (row.status, row.processed, row.processing_error) == ("processed", True, "")
+
+
+def test_a_payment_intents_client_secret_is_not_kept(client, payment):
+    evt = succeeded(client_secret="pi_hook_secret_abc")
+    deliver(client, evt)
+    row = StripeWebhookEvent.objects.get()
+    assert row.data["data"]["object"]["client_secret"] is None
+    assert "pi_hook_secret_abc" not in json.dumps(row.data)

@@ -40,13 +40,19 @@ class Command(BaseCommand):
         start = parse_since(since)
         with tqdm(desc="PaymentIntents", unit="pi", file=self.stderr._out) as bar:
             try:
-                checked, changes = services.payments_reconcile(since=start, progress=bar.update)
-            except PaymentProviderError as exc:
+                checked, changes, errors = services.payments_reconcile(
+                    since=start, progress=bar.update
+                )
+            except PaymentProviderError as exc:  # listing itself failed: nothing was checked
                 raise CommandError(f"Stripe: {exc.user_message}") from exc
         for line in changes:
             self.stdout.write(line)
+        for line in errors:
+            self.stderr.write(line)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Checked {checked} payments since {start:%Y-%m-%d %H:%M}; {len(changes)} changed."
             )
         )
+        if errors:
+            raise CommandError(f"{len(errors)} payment(s) could not be checked; run it again.")
