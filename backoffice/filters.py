@@ -16,7 +16,6 @@ from django.utils import timezone
 
 from payments import money, selectors
 from payments.models import Payment, Refund, StripeWebhookEvent
-from shop.models import CustomUser
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 AMOUNT_INPUT = forms.TextInput(attrs={"inputmode": "decimal", "size": 8})
@@ -123,9 +122,7 @@ class RefundFilter(django_filters.FilterSet):
         label="Created by",
         empty_label="Anyone",
         # People who may refund: a short list, unlike "everyone who ever refunded" (a scan).
-        queryset=lambda request: CustomUser.objects.with_perm(
-            "payments.add_refund", include_superusers=True
-        ).order_by("username"),
+        queryset=lambda request: selectors.users_who_may_refund(),
     )
     created_from, created_to = _date_filters("created_at")
     amount_min, amount_max = _amount_filters()

@@ -104,6 +104,13 @@ class Payment(models.Model):
                 fields=["payment_method", "-created_at", "-id"], name="payments_pay_method_created"
             ),
             models.Index(fields=["amount", "id"], name="payments_pay_amount"),
+            # The dashboard's totals by status and currency over recent days, read from the
+            # index alone on PostgreSQL (INCLUDE; other databases get a plain index).
+            models.Index(
+                fields=["created_at"],
+                include=["status", "currency", "amount", "id"],
+                name="payments_pay_created_cover",
+            ),
             models.Index(fields=["updated_at"], name="payments_pay_updated"),
         ]
 

@@ -12,11 +12,13 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.contrib.auth.models import Permission
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from payments.models import Payment, Refund, StripeWebhookEvent
+from shop.models import CustomUser
 
 
 def payment_list() -> QuerySet[Payment]:
@@ -203,3 +205,19 @@ def dashboard_currencies(*, days: int = 30, now: dt.datetime | None = None) -> l
 def webhook_events_needing_attention() -> int:
     """Failed events: Stripe is retrying them or someone should replay them (a small set)."""
     return StripeWebhookEvent.objects.filter(status=StripeWebhookEvent.Status.FAILED).count()
+
+
+def users_who_may_refund() -> QuerySet[CustomUser]:
+    """People who may refund (Finance, direct grants, superusers): the refunds filter's choices.
+
+    Hashed sub-selects of the two small permission tables, rather than `with_perm`'s joins,
+    which scan every customer through them (a tenth of a second at ten thousand customers).
+    """
+    perm = Permission.objects.get(content_type__app_label="payments", codename="add_refund")
+    via_group = CustomUser.groups.through.objects.filter(group__permissions=perm)
+    direct = CustomUser.user_permissions.through.objects.filter(permission=perm)
+    return CustomUser.objects.filter(
+        Q(is_superuser=True)
+        | Q(pk__in=via_group.values("customuser_id"))
+        | Q(pk__in=direct.values("customuser_id"))
+    ).order_by("username")

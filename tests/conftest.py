@@ -35,6 +35,16 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # The dashboard caches its figures for a minute; each test starts from what it made.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     # Django deletes the SQLite test database file, not its WAL and shared-memory companions.
     for leftover in Path(__file__).resolve().parents[1].glob(f"var/test-db-{os.getpid()}.*"):

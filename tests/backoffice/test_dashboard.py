@@ -81,3 +81,18 @@ def test_an_empty_dashboard_works(finance: Client):
     response = finance.get(URL)
     assert response.status_code == 200
     assert b"No EUR payments in the last 30 days." in response.content
+
+
+def test_the_figures_are_cached_for_a_minute_and_say_how_old_they_are(
+    client, django_assert_max_num_queries
+):
+    client.force_login(factories.user(group="Finance"))
+    factories.payment(status="succeeded")
+    first = client.get("/backoffice/")
+    assert "Figures as of" in first.content.decode()
+    factories.payment(status="succeeded")
+    # From the cache: the session, the user and permissions, the currencies, the failed events;
+    # not the month of payments.
+    with django_assert_max_num_queries(6):
+        second = client.get("/backoffice/")
+    assert second.context["periods"][0].count == first.context["periods"][0].count == 1
