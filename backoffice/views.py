@@ -127,7 +127,10 @@ def _dashboard_figures(asked_currency: str) -> dict[str, Any]:
             "as_of": timezone.now(),
         }
 
-    return cache.get_or_set(f"backoffice:dashboard:{currency}", compute, DASHBOARD_CACHE_SECONDS)
+    figures: dict[str, Any] = cache.get_or_set(
+        f"backoffice:dashboard:{currency}", compute, DASHBOARD_CACHE_SECONDS
+    )
+    return figures
 
 
 # --- List pages -------------------------------------------------------------------------------
