@@ -127,10 +127,8 @@ def _dashboard_figures(asked_currency: str) -> dict[str, Any]:
             "as_of": timezone.now(),
         }
 
-    figures: dict[str, Any] = cache.get_or_set(
-        f"backoffice:dashboard:{currency}", compute, DASHBOARD_CACHE_SECONDS
-    )
-    return figures
+    figures = cache.get_or_set(f"backoffice:dashboard:{currency}", compute, DASHBOARD_CACHE_SECONDS)
+    return figures if figures is not None else compute()
 
 
 # --- List pages -------------------------------------------------------------------------------
