@@ -217,6 +217,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
     "EXCEPTION_HANDLER": "payments.api.errors.exception_handler",
+    # Password guessing on the token endpoint, and status polls (each asks Stripe), are limited
+    # per client; over the limit is a 429 with Retry-After.
+    "DEFAULT_THROTTLE_RATES": {
+        "auth-token": env.str("THROTTLE_AUTH_TOKEN", default="10/minute"),
+        "payment-status": env.str("THROTTLE_PAYMENT_STATUS", default="60/minute"),
+    },
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
 }
 SPECTACULAR_SETTINGS = {

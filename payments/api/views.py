@@ -18,10 +18,12 @@ from django.db.models import QuerySet
 from django_filters.fields import IsoDateTimeField
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import permissions, status, viewsets
+from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError as BadRequest
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 
 from payments import services
 from payments.api import serializers as s
@@ -45,6 +47,13 @@ def _visible_payments(user: Any) -> QuerySet[Payment]:
 def _visible_refunds(user: Any) -> QuerySet[Refund]:
     refunds = Refund.objects.select_related("payment").order_by("-created_at", "-id")
     return refunds if user.has_perm("payments.view_refund") else refunds.filter(payment__user=user)
+
+
+class ObtainTokenView(ObtainAuthToken):
+    """POST username and password, get the token for `Authorization: Token ...` (throttled)."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth-token"
 
 
 class CanRefund(permissions.BasePermission):
@@ -91,6 +100,7 @@ ERRORS = {
 class PaymentViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Payment.objects.none()  # per request: get_queryset
     serializer_class = s.PaymentSerializer
+    throttle_scope: str | None = None  # set per action (confirm, status)
     filterset_class = PaymentFilter
     lookup_value_regex = r"\d+"
 
@@ -122,14 +132,25 @@ class PaymentViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(s.PaymentIntentSerializer(answer).data)
 
     @extend_schema(responses={200: s.PaymentSerializer, **ERRORS})
-    @action(detail=True, methods=["get"])
+    @action(
+        detail=True,
+        methods=["get"],
+        throttle_classes=[ScopedRateThrottle],
+        throttle_scope="payment-status",
+    )
     def confirm(self, request: Request, pk: str) -> Response:
         """Fetch the payment's state from Stripe, record it, and answer the payment."""
         payment = services.payment_sync_from_stripe(payment_id=self.get_object().pk)
         return Response(s.PaymentSerializer(payment).data)
 
     @extend_schema(responses={200: s.PaymentStatusSerializer, **ERRORS})
-    @action(detail=True, methods=["get"], url_path="status")
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="status",
+        throttle_classes=[ScopedRateThrottle],
+        throttle_scope="payment-status",
+    )
     def payment_status(self, request: Request, pk: str) -> Response:
         """Fetch the payment's state from Stripe, record it, and answer its status."""
         payment = services.payment_sync_from_stripe(payment_id=self.get_object().pk)

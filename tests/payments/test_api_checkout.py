@@ -370,3 +370,32 @@ def test_an_order_in_a_currency_stripe_cannot_charge_is_a_conflict(stripe_sandbo
 def test_not_found_has_the_documented_error_shape(api):
     error = api.get("/api/payments/payments/999999/").json()["error"]
     assert (error["status"], error["code"]) == (404, "not_found")
+
+
+def test_password_guessing_on_the_token_endpoint_is_throttled(alice, settings):
+    client = APIClient()
+    answers = [
+        client.post("/api/auth/token/", {"username": "alice", "password": f"guess{i}"}).status_code
+        for i in range(11)
+    ]
+    assert answers == [400] * 10 + [429]
+    error = client.post("/api/auth/token/", {"username": "alice", "password": "x"}).json()["error"]
+    assert (error["status"], error["code"]) == (429, "throttled")
+
+
+def test_status_polling_is_throttled_per_client(stripe_sandbox, api, alice, settings):
+    from rest_framework.settings import api_settings
+    from rest_framework.throttling import ScopedRateThrottle
+
+    original = ScopedRateThrottle.THROTTLE_RATES  # read once at import by DRF
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"auth-token": "10/minute", "payment-status": "3/minute"},
+    }
+    ScopedRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+    try:
+        body = api.post(CREATE, {"order_id": factories.order(alice).pk}, format="json").json()
+        url = f"/api/payments/payments/{body['payment_id']}/status/"
+        assert [api.get(url).status_code for _ in range(4)] == [200, 200, 200, 429]
+    finally:
+        ScopedRateThrottle.THROTTLE_RATES = original
