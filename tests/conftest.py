@@ -11,9 +11,14 @@ import os
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 
 pytest_plugins = ["stripe_sandbox.pytest_plugin"]
+
+# The live server answers each request in a thread of its own; with persistent connections
+# (CONN_MAX_AGE) every such thread would leave one open, and PostgreSQL would then refuse to drop
+# the test database at the end ("being accessed by other users").
+connections.settings["default"]["CONN_MAX_AGE"] = 0
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

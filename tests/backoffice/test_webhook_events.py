@@ -112,9 +112,7 @@ def test_no_replay_button_unless_failed(finance: Client, rows):
     assert "Replay event" not in html
 
 
-def test_an_event_that_did_not_fail_is_not_replayed_even_by_a_forged_post(
-    finance: Client, rows
-):
+def test_an_event_that_did_not_fail_is_not_replayed_even_by_a_forged_post(finance: Client, rows):
     before = StripeWebhookEvent.objects.get(pk=rows["ok"].pk)
     url = reverse("backoffice:webhook_event_replay", args=[rows["ok"].pk])
     page = finance.post(url, follow=True).content.decode()

@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from django.db import connections
 from playwright.sync_api import Browser, Page, sync_playwright
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run in a
@@ -37,6 +38,9 @@ def browser() -> Iterator[Browser]:
         )
         yield browser
         browser.close()
+        # Connections opened while Playwright's loop ran belong to that loop's context: close
+        # them now, or PostgreSQL keeps them open and cannot drop the test database at the end.
+        connections.close_all()
 
 
 def _open_page(browser: Browser, **context_options) -> Iterator[Page]:
