@@ -3,8 +3,8 @@
 Entry points (the API, the back-office, the webhook view, management commands) validate their
 input and call one function of this module. Three rules hold throughout:
 
-1. Locks are taken in one order, order row first, then payment row (`_lock_payment`), so two
-   requests touching the same payment queue up instead of deadlocking.
+1. Locks are taken in one order: a webhook event's row, then the order's, then the payment's
+   (`_lock_payment`), so requests touching the same payment queue up instead of deadlocking.
 2. No database transaction is held open across a call to Stripe. What must be decided before the
    call (what remains refundable, which PaymentIntent attempt this is) is decided and committed
    first; Stripe is called with an idempotency key derived from our own rows, so a retry after a
