@@ -205,6 +205,8 @@ STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
 # Prefixed to every idempotency key sent to Stripe: give each database (developer, staging)
 # sharing one Stripe account its own, or "order-1-pi-1" from two databases would collide.
 STRIPE_IDEMPOTENCY_PREFIX = env.str("STRIPE_IDEMPOTENCY_PREFIX", default="")
+# Whose bank details a customer paying EUR by bank transfer is shown (Stripe: DE, FR, IE or NL).
+PAYMENTS_BANK_TRANSFER_COUNTRY = env.str("PAYMENTS_BANK_TRANSFER_COUNTRY", default="NL")
 PAYMENTS_DEFAULT_CURRENCY = env.str("PAYMENTS_DEFAULT_CURRENCY", default="EUR").upper()
 
 # --- REST framework ------------------------------------------------------------------------------

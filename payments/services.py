@@ -92,6 +92,32 @@ PAYMENT_METHOD_TYPES: dict[str, list[str]] = {
     Payment.Method.BANK_TRANSFER: ["customer_balance"],
 }
 
+# Stripe's bank transfer type for each currency it takes bank transfers in.
+BANK_TRANSFER_TYPES = {
+    "EUR": "eu_bank_transfer",
+    "GBP": "gb_bank_transfer",
+    "JPY": "jp_bank_transfer",
+    "MXN": "mx_bank_transfer",
+    "USD": "us_bank_transfer",
+}
+
+
+def _bank_transfer(payment_method: str, order: Order) -> tuple[str, str | None] | None:
+    """What Stripe needs to know of a bank transfer for this order, or None for other methods."""
+    if payment_method != Payment.Method.BANK_TRANSFER:
+        return None
+    transfer_type = BANK_TRANSFER_TYPES.get(order.currency.upper())
+    if transfer_type is None:
+        raise OrderNotPayable(
+            f"Bank transfers are not available in {order.currency}; pay order #{order.pk} "
+            "by card or wallet."
+        )
+    country = (
+        settings.PAYMENTS_BANK_TRANSFER_COUNTRY if transfer_type == "eu_bank_transfer" else None
+    )
+    return transfer_type, country
+
+
 # Status changes a PaymentIntent may cause. Refund statuses are reached only through refunds.
 _ALLOWED: dict[str, set[str]] = {
     Status.PENDING: {Status.PROCESSING, Status.SUCCEEDED, Status.FAILED, Status.CANCELLED},
@@ -200,6 +226,7 @@ def payment_intent_create(
             _payment_record_intent(existing.pk, intent, observed_at)
         attempt += 1
 
+    bank_transfer = _bank_transfer(payment_method, order)
     customer_id = _stripe_customer_id(user)
     # The order and the attempt, not a row of ours, key the create: two racing requests (or a
     # retry after a timeout) send the same key and get the same PaymentIntent back.
@@ -212,6 +239,7 @@ def payment_intent_create(
             metadata={"order_id": str(order.pk), "user_id": str(user.pk)},
             description=f"Order #{order.pk}",
             idempotency_key=idempotency_key("order", order.pk, "pi", attempt),
+            bank_transfer=bank_transfer,
         )
     except stripe_client.InvalidRequest as exc:
         if exc.code in ("amount_too_small", "amount_too_large"):

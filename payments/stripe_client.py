@@ -199,6 +199,7 @@ def payment_intent_create(
     metadata: Mapping[str, str],
     idempotency_key: str,
     description: str | None = None,
+    bank_transfer: tuple[str, str | None] | None = None,
 ) -> stripe.PaymentIntent:
     """Create a PaymentIntent for `amount` (major units) that the browser then confirms.
 
@@ -217,6 +218,20 @@ def payment_intent_create(
         params["customer"] = customer_id
     if description:
         params["description"] = description
+    if bank_transfer is not None:
+        # customer_balance is Stripe's bank transfer: it needs the transfer type (and, for
+        # eu_bank_transfer, the country of the account details the customer is shown).
+        transfer_type, country = bank_transfer
+        params["payment_method_options"] = {
+            "customer_balance": {
+                "funding_type": "bank_transfer",
+                "bank_transfer": (
+                    {"type": transfer_type, "eu_bank_transfer": {"country": country}}
+                    if country
+                    else {"type": transfer_type}
+                ),
+            }
+        }
     with _stripe_errors():
         return _client().v1.payment_intents.create(params, _options(idempotency_key))
 

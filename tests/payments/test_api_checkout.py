@@ -335,6 +335,42 @@ def test_each_payment_method_is_asked_of_stripe(stripe_sandbox, api, alice, meth
     assert Payment.objects.get().payment_method == method
 
 
+@pytest.mark.parametrize(
+    ("currency", "total", "options"),
+    [
+        (
+            "EUR",
+            "80.00",
+            {"type": "eu_bank_transfer", "eu_bank_transfer": {"country": "NL"}},
+        ),
+        ("GBP", "80.00", {"type": "gb_bank_transfer"}),
+        ("JPY", "8000", {"type": "jp_bank_transfer"}),
+    ],
+)
+def test_a_bank_transfer_tells_stripe_which_transfer(
+    stripe_sandbox, api, alice, currency, total, options
+):
+    order = factories.order(alice, total=total, currency=currency)
+    response = api.post(
+        CREATE, {"order_id": order.pk, "payment_method": "bank_transfer"}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    (call,) = stripe_sandbox.requests_log(method="POST", path="/v1/payment_intents")
+    assert call["params"]["payment_method_options"] == {
+        "customer_balance": {"funding_type": "bank_transfer", "bank_transfer": options}
+    }
+
+
+def test_a_bank_transfer_in_a_currency_without_one_is_a_conflict(stripe_sandbox, api, alice):
+    order = factories.order(alice, total="12.340", currency="KWD")
+    response = api.post(
+        CREATE, {"order_id": order.pk, "payment_method": "bank_transfer"}, format="json"
+    )
+    assert response.status_code == 409
+    assert "Bank transfers are not available in KWD" in response.json()["error"]["message"]
+    assert not stripe_sandbox.requests_log(method="POST")
+
+
 def test_a_bank_transfer_is_processing_until_the_funds_arrive(stripe_sandbox, api, alice):
     order = factories.order(alice)
     body = api.post(
