@@ -21,7 +21,6 @@ install: $(STAMP)
 
 demo: install .env
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo
 	HOST=$(HOST) PORT=$(PORT) scripts/demo.sh
 
 # The browser tests drive Debian's Chromium (Playwright never downloads a browser here).

@@ -305,6 +305,54 @@ def seed_open_orders(customers: list[CustomUser]) -> int:
     return created
 
 
+LIVE_ORDERS = [
+    ("64.90", "EUR"),
+    ("129.00", "EUR"),
+    ("42.50", "USD"),
+    ("8800", "JPY"),
+    ("19.990", "KWD"),
+    ("250.00", "EUR"),
+    ("15.00", "GBP"),
+    ("99.99", "EUR"),
+]
+
+
+def seed_live_payments(count: int, customers: list[CustomUser]) -> int:
+    """Make sure `count` demo payments were really paid at Stripe (the stand-in in the demo), so
+    that they can be refreshed and refunded; returns how many were added.
+
+    Each goes the production way: services.payment_intent_create, a confirmation with Stripe's
+    test card (what Stripe.js would do in the customer's browser), then a sync from Stripe.
+    """
+    from payments import services, stripe_client
+
+    live = Payment.objects.filter(order__user__in=customers).exclude(
+        stripe_payment_intent_id__startswith=DEMO_PREFIX
+    )
+    added = 0
+    for n in range(live.count(), count):
+        total, currency = LIVE_ORDERS[n % len(LIVE_ORDERS)]
+        order = Order.objects.create(
+            user=customers[n % len(customers)], total=Decimal(total), currency=currency
+        )
+        try:
+            payment, _ = services.payment_intent_create(
+                user=order.user, order_id=order.pk, payment_method=Payment.Method.CARD
+            )
+        except Exception:
+            order.delete()  # nothing at Stripe yet: leave no unpaid demo order behind
+            raise
+        assert payment.stripe_payment_intent_id
+        stripe_client.payment_intent_confirm(
+            payment.stripe_payment_intent_id,
+            payment_method="pm_card_visa",
+            idempotency_key=services.idempotency_key("demo-confirm", payment.pk),
+        )
+        services.payment_sync_from_stripe(payment_id=payment.pk)
+        added += 1
+    return added
+
+
 def extra_customer_count(payments: int) -> int:
     """Seeded history belongs to generated customers (about one per hundred payments, at least
     twenty), so that alice and bob start with nothing but unpaid orders to check out."""

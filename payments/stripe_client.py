@@ -25,6 +25,7 @@ from stripe.params import (
     CustomerCreateParams,
     EventListParams,
     PaymentIntentCancelParams,
+    PaymentIntentConfirmParams,
     PaymentIntentCreateParams,
     PaymentIntentListParams,
     RefundCreateParams,
@@ -240,6 +241,16 @@ def payment_intent_retrieve(pi_id: str) -> stripe.PaymentIntent:
     """The PaymentIntent with `latest_charge` expanded (charge id, card brand and last4)."""
     with _stripe_errors():
         return _client().v1.payment_intents.retrieve(pi_id, {"expand": ["latest_charge"]})
+
+
+def payment_intent_confirm(
+    pi_id: str, *, payment_method: str, idempotency_key: str
+) -> stripe.PaymentIntent:
+    """Confirm server-side with a saved or test payment method (`pm_card_visa`). Checkout pages
+    confirm in the browser with Stripe.js; this is for demo data and operators."""
+    params: PaymentIntentConfirmParams = {"payment_method": payment_method}
+    with _stripe_errors():
+        return _client().v1.payment_intents.confirm(pi_id, params, _options(idempotency_key))
 
 
 def payment_intent_cancel(

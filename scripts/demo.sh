@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The last step of `make demo`: start the offline Stripe stand-in (when the settings point the app
-# at one on this machine) and the app; stopping the app (Ctrl-C) stops the stand-in too.
+# The last steps of `make demo`: start the offline Stripe stand-in (when the settings point the
+# app at one on this machine), seed the demo data (with payments really paid through the stand-in),
+# and run the app; stopping the app (Ctrl-C) stops the stand-in too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HOST=${HOST:-127.0.0.1}
@@ -35,10 +36,17 @@ if [[ $api_base =~ ^http://(127\.0\.0\.1|localhost):([0-9]+)/?$ ]]; then
       >>var/stripe_sandbox.log 2>&1 &
     sandbox_pid=$!
     trap 'kill $sandbox_pid 2>/dev/null || true' EXIT INT TERM
+    for _ in $(seq 1 50); do
+      $PY -c "import urllib.request; urllib.request.urlopen('$api_base/_sandbox/health', timeout=1)" 2>/dev/null && break
+      sleep 0.2
+    done
     echo "Stripe stand-in started at $api_base (log: var/stripe_sandbox.log)"
   fi
+  # Demo data, plus a dozen payments really paid through the stand-in: those can be refunded.
+  $PY manage.py seed_demo --live 12
 else
   echo "STRIPE_API_BASE is '${api_base:-Stripe itself}': not starting the offline stand-in."
+  $PY manage.py seed_demo
 fi
 
 cat <<MSG

@@ -98,3 +98,27 @@ def test_it_refuses_to_run_on_a_production_configuration(settings):
     with pytest.raises(CommandError, match="DEBUG is off"):
         call_command("seed_demo", stdout=StringIO())
     assert CustomUser.objects.count() == 0
+
+
+def test_live_payments_are_really_paid_at_stripe_and_refundable(stripe_sandbox):
+    from payments import services
+
+    output = seed("--payments", "10", "--live", "3")
+    assert "3 payments paid through Stripe added" in output
+    live = Payment.objects.exclude(stripe_payment_intent_id__startswith="pi_demo_")
+    assert [p.status for p in live] == ["succeeded"] * 3
+    intents = stripe_sandbox.api("GET", "/v1/payment_intents")[1]["data"]
+    assert {pi["id"] for pi in intents} == {p.stripe_payment_intent_id for p in live}
+    assert "0 payments paid through Stripe added" in seed("--payments", "10", "--live", "3")
+
+    refund = services.refund_create(
+        payment_id=live[0].pk, amount=None, reason="requested_by_customer", created_by=None
+    )
+    assert refund.status == Refund.Status.SUCCEEDED
+
+
+def test_live_seeding_without_stripe_says_so(settings):
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # nothing listens there
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    with pytest.raises(CommandError, match="is the stand-in running"):
+        seed("--payments", "5", "--live", "1")

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from payments import demo_data
+from payments.stripe_client import PaymentProviderError
 
 DEFAULT_PAYMENTS = 240
 
@@ -28,12 +29,22 @@ class Command(BaseCommand):
             "Large numbers (1000000) seed a benchmark-sized database in minutes.",
         )
         parser.add_argument(
+            "--live",
+            type=int,
+            default=0,
+            metavar="N",
+            help="Also make sure N payments were really paid through Stripe (the offline "
+            "stand-in in the demo), so that they can be refunded. Needs Stripe reachable.",
+        )
+        parser.add_argument(
             "--allow-production",
             action="store_true",
             help="Seed even with DEBUG off. The demo users have published passwords.",
         )
 
-    def handle(self, *args: Any, payments: int, allow_production: bool, **options: Any) -> None:
+    def handle(
+        self, *args: Any, payments: int, live: int, allow_production: bool, **options: Any
+    ) -> None:
         if payments < 0:
             raise CommandError("--payments must be zero or more.")
         if not settings.DEBUG and not allow_production:
@@ -54,6 +65,14 @@ class Command(BaseCommand):
             bar.update(min(payments, demo_data.existing_count()))
             added = demo_data.seed_payments(payments, customers, progress=bar.update)
         open_orders = demo_data.seed_open_orders([users["alice"], users["bob"]])
+        if live:
+            try:
+                paid = demo_data.seed_live_payments(live, customers)
+            except PaymentProviderError as exc:
+                raise CommandError(
+                    f"Stripe: {exc.user_message} (is the stand-in running?)"
+                ) from exc
+            self.stdout.write(f"{paid} payments paid through Stripe added (refundable).")
 
         self.stdout.write(
             self.style.SUCCESS(
