@@ -1,5 +1,5 @@
 """The stand-in's objects carry every top-level field of Stripe's published examples
-(/work/shared/stripe/fixtures3.json, also found as ../shared/stripe/fixtures3.json)."""
+(stripe_fixtures.json beside this file: the resources of Stripe's fixtures3.json it speaks)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,7 @@ from pathlib import Path
 
 import pytest
 
-CANDIDATES = [
-    Path(__file__).resolve().parents[3] / "shared" / "stripe" / "fixtures3.json",
-    Path("/work/shared/stripe/fixtures3.json"),
-]
-FIXTURES = next((p for p in CANDIDATES if p.exists()), None)
+FIXTURES = Path(__file__).with_name("stripe_fixtures.json")
 # Fields a published example has that the stand-in may legitimately leave out. None so far:
 # every field is present, null where the stand-in does not model it (Connect, invoices, ...).
 NOT_APPLICABLE: dict[str, set[str]] = {}
@@ -20,8 +16,6 @@ NOT_APPLICABLE: dict[str, set[str]] = {}
 
 @pytest.fixture(scope="module")
 def published() -> dict:
-    if FIXTURES is None:
-        pytest.skip("fixtures3.json not found")
     return json.loads(FIXTURES.read_text())["resources"]
 
 

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from playwright import sync_api
 
 pytestmark = pytest.mark.e2e
-sync_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 APP_JS = b"""
@@ -42,8 +42,9 @@ def checkout_page(sandbox_url: str, key: str, client_secret: str) -> bytes:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator:
-    if CHROMIUM is None:
-        pytest.skip("no chromium on PATH")
+    assert CHROMIUM, (
+        "Debian's chromium is missing: `make test` installs it (apt-get install chromium)"
+    )
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM)
         yield browser
