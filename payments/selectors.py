@@ -221,3 +221,15 @@ def users_who_may_refund() -> QuerySet[CustomUser]:
         | Q(pk__in=via_group.values("customuser_id"))
         | Q(pk__in=direct.values("customuser_id"))
     ).order_by("username")
+
+
+def payments_visible_to(user: CustomUser) -> QuerySet[Payment]:
+    """The API's payments: everyone's for staff who may view payments, else the caller's own."""
+    payments = Payment.objects.select_related("order").order_by("-created_at", "-id")
+    return payments if user.has_perm("payments.view_payment") else payments.filter(user=user)
+
+
+def refunds_visible_to(user: CustomUser) -> QuerySet[Refund]:
+    """The API's refunds: everyone's for staff who may view refunds, else the caller's own."""
+    refunds = Refund.objects.select_related("payment").order_by("-created_at", "-id")
+    return refunds if user.has_perm("payments.view_refund") else refunds.filter(payment__user=user)

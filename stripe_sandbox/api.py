@@ -479,17 +479,7 @@ class StripeAPI:
         )
         self.store.put(event)
         for endpoint in endpoints:
-            self.store.data["deliveries"].append(
-                {
-                    "id": objects.new_id("whdel"),
-                    "event": event["id"],
-                    "endpoint": endpoint.id,
-                    "attempts": 0,
-                    "next_at": time.time(),
-                    "status": "pending",
-                    "history": [],
-                }
-            )
+            self.store.queue_delivery(event["id"], endpoint.id)
         self.store.wakeup.set()
         return event
 

@@ -474,17 +474,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             event = api.lookup("event", parts[1])
             for endpoint in store.endpoints():
                 if endpoint.wants(event["type"]):
-                    store.data["deliveries"].append(
-                        {
-                            "id": objects.new_id("whdel"),
-                            "event": event["id"],
-                            "endpoint": endpoint.id,
-                            "attempts": 0,
-                            "next_at": time.time(),
-                            "status": "pending",
-                            "history": [],
-                        }
-                    )
+                    store.queue_delivery(event["id"], endpoint.id)
                     event["pending_webhooks"] += 1
             store.wakeup.set()
             return event

@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .objects import new_id
+
 Obj = dict[str, Any]
 
 KINDS = ("customer", "payment_method", "payment_intent", "charge", "refund", "event")
@@ -108,6 +110,20 @@ class Store:
 
     def remove_endpoint(self, endpoint_id: str) -> bool:
         return self.data["webhook_endpoints"].pop(endpoint_id, None) is not None
+
+    def queue_delivery(self, event_id: str, endpoint_id: str) -> None:
+        """Queue a webhook delivery of an event to an endpoint, due now (the sender picks it up)."""
+        self.data["deliveries"].append(
+            {
+                "id": new_id("whdel"),
+                "event": event_id,
+                "endpoint": endpoint_id,
+                "attempts": 0,
+                "next_at": time.time(),
+                "status": "pending",
+                "history": [],
+            }
+        )
 
     # --- idempotency --------------------------------------------------------------------------
     def idempotent_result(self, key: str) -> Obj | None:

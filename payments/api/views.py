@@ -25,7 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
-from payments import services
+from payments import selectors, services
 from payments.api import serializers as s
 from payments.models import Payment, Refund
 from shop.models import CustomUser
@@ -37,16 +37,6 @@ def _caller(request: Request) -> CustomUser:
     """The authenticated caller (every view here requires authentication)."""
     assert isinstance(request.user, CustomUser)
     return request.user
-
-
-def _visible_payments(user: Any) -> QuerySet[Payment]:
-    payments = Payment.objects.select_related("order").order_by("-created_at", "-id")
-    return payments if user.has_perm("payments.view_payment") else payments.filter(user=user)
-
-
-def _visible_refunds(user: Any) -> QuerySet[Refund]:
-    refunds = Refund.objects.select_related("payment").order_by("-created_at", "-id")
-    return refunds if user.has_perm("payments.view_refund") else refunds.filter(payment__user=user)
 
 
 class ObtainTokenView(ObtainAuthToken):
@@ -105,7 +95,7 @@ class PaymentViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = r"\d+"
 
     def get_queryset(self) -> QuerySet[Payment]:
-        return _visible_payments(self.request.user)
+        return selectors.payments_visible_to(_caller(self.request))
 
     @extend_schema(
         request=s.CreatePaymentIntentSerializer,
@@ -177,7 +167,7 @@ class RefundViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = r"\d+"
 
     def get_queryset(self) -> QuerySet[Refund]:
-        return _visible_refunds(self.request.user)
+        return selectors.refunds_visible_to(_caller(self.request))
 
     @extend_schema(
         request=s.CreateRefundSerializer,
@@ -225,7 +215,7 @@ class RefundViewSet(viewsets.ReadOnlyModelViewSet):
             raise BadRequest(
                 {"Idempotency-Key": ["Use 1 to 64 letters, digits, '-', '_', ':' or '.'."]}
             )
-        payment = _visible_payments(request.user).get(pk=data["payment_id"])
+        payment = selectors.payments_visible_to(_caller(request)).get(pk=data["payment_id"])
         refund = services.refund_create(
             payment_id=payment.pk,
             amount=data.get("amount"),
