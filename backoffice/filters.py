@@ -115,8 +115,17 @@ class PaymentFilter(django_filters.FilterSet):
         return selectors.payment_search(queryset, value)
 
 
+# "Waiting for Stripe" is a pending refund Stripe has not confirmed (no Stripe id yet): its amount
+# is held until Stripe's answer is known (a partial index keeps this a small scan).
+WAITING = "waiting"
+
+
 class RefundFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=Refund.Status.choices, empty_label="Any")
+    status = django_filters.ChoiceFilter(
+        choices=[*Refund.Status.choices, (WAITING, "Waiting for Stripe")],
+        empty_label="Any",
+        method="filter_status",
+    )
     reason = django_filters.ChoiceFilter(choices=Refund.Reason.choices, empty_label="Any")
     created_by = django_filters.ModelChoiceFilter(
         label="Created by",
@@ -130,6 +139,11 @@ class RefundFilter(django_filters.FilterSet):
     class Meta:
         model = Refund
         fields: list[str] = []
+
+    def filter_status(self, queryset: QuerySet[Refund], name: str, value: str) -> QuerySet[Refund]:
+        if value == WAITING:
+            return queryset.filter(Refund.UNANSWERED)
+        return queryset.filter(status=value)
 
 
 class WebhookEventFilter(django_filters.FilterSet):

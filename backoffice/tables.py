@@ -124,6 +124,8 @@ class RefundTable(tables.Table):
         return money.format_amount(record.amount, record.payment.currency)
 
     def render_status(self, record: Refund) -> str:
+        if record.is_unanswered:
+            return status_badge("waiting", "Waiting for Stripe")
         return status_badge(record.status, record.get_status_display())
 
     def render_reason(self, record: Refund) -> str:

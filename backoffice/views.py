@@ -97,6 +97,7 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
         # Always current: these are the events someone has to act on.
         "failed_events": selectors.webhook_events_needing_attention(),
         "failed_status": StripeWebhookEvent.Status.FAILED,
+        "refunds_attention": selectors.refunds_needing_attention(),
     }
     return render(request, "backoffice/dashboard.html", context)
 
@@ -405,7 +406,7 @@ def payment_refresh(request: HtmxHttpRequest, payment_id: int) -> HttpResponse:
         services.payment_sync_from_stripe(
             payment_id=payment.pk,
             # Finance may finish refunds Stripe never answered for; others only read.
-            resend_unanswered_refunds=request.user.has_perm(REFUND_PERM),
+            settle_refunds=request.user.has_perm(REFUND_PERM),
         )
     except stripe_client.PaymentProviderError as exc:
         error, status = exc.user_message, _provider_status(exc)
@@ -490,11 +491,11 @@ def _refund_confirm(request: HtmxHttpRequest, payment: Payment) -> HttpResponse:
         return _render_payment(
             request, payment, partial="payment", refund_error=str(exc), status=503
         )
+    except services.RefundRefused as exc:
+        status, error = 502, str(exc)  # nothing was refunded; the refund is on record as failed
     except services.RefundError as exc:
         status = 400 if isinstance(exc, services.RefundAmountInvalid) else 409
         error = str(exc)
-    except stripe_client.PaymentProviderError as exc:
-        status, error = _provider_status(exc), f"Stripe did not refund: {exc.user_message}"
     else:
         amount = money.format_amount(refund.amount, payment.currency)
         if refund.status == Refund.Status.FAILED:

@@ -6,7 +6,8 @@ nothing, and `--payments 1000000` after a default run only adds the difference. 
 with `bulk_create` in batches, which is what makes a million payments take minutes, not hours.
 
 Demo payments are local rows only: their PaymentIntents do not exist at Stripe or in the
-stand-in. Real ones come from paying an order through the checkout.
+stand-in. Their webhook events are real events, though (the objects as Stripe sends them), so
+that replaying one applies it. Real payments come from paying an order through the checkout.
 """
 
 from __future__ import annotations
@@ -202,13 +203,15 @@ def _build(i: int, customers: list[CustomUser], now: datetime) -> _Seeded:
         (r.amount for r in refunds if r.status == Refund.Status.SUCCEEDED), Decimal("0")
     )
 
-    events = [_event(i, 0, _event_type(status, method), pi_id, created, rng)]
+    events = [_event(i, 0, _event_type(status), _intent_object(payment, minor), created, rng)]
     if refunds:
-        events.append(_event(i, 1, "charge.refunded", payment.stripe_charge_id, refund_at, rng))
+        refunded_minor = money.to_minor_units(payment.amount_refunded, currency)
+        charge = _charge_object(payment, minor, refunded_minor)
+        events.append(_event(i, 1, "charge.refunded", charge, refund_at, rng))
     return _Seeded(order, payment, refunds, events)
 
 
-def _event_type(status: str, method: str) -> str:
+def _event_type(status: str) -> str:
     types: dict[str, str] = {
         Payment.Status.FAILED: "payment_intent.payment_failed",
         Payment.Status.CANCELLED: "payment_intent.canceled",
@@ -218,29 +221,90 @@ def _event_type(status: str, method: str) -> str:
     return types.get(status, "payment_intent.succeeded")
 
 
+# Our status -> the PaymentIntent's status at Stripe that gives it.
+_STRIPE_STATUS: dict[str, str] = {
+    Payment.Status.PENDING: "requires_payment_method",
+    Payment.Status.PROCESSING: "processing",
+    Payment.Status.FAILED: "requires_payment_method",
+    Payment.Status.CANCELLED: "canceled",
+}
+
+
+def _intent_object(payment: Payment, minor: int) -> dict:
+    """The PaymentIntent as Stripe's event carries it: enough to be applied (and replayed)."""
+    error = None
+    if payment.status == Payment.Status.FAILED:
+        error = {
+            "type": "card_error",
+            "code": "card_declined",
+            "decline_code": payment.failure_code,
+            "message": payment.failure_message,
+        }
+    return {
+        "id": payment.stripe_payment_intent_id,
+        "object": "payment_intent",
+        "amount": minor,
+        "currency": payment.currency.lower(),
+        "status": _STRIPE_STATUS.get(payment.status, "succeeded"),
+        "latest_charge": payment.stripe_charge_id or None,
+        "last_payment_error": error,
+        "customer": payment.stripe_customer_id,
+        "created": int(payment.created_at.timestamp()),
+        "livemode": False,
+    }
+
+
+def _charge_object(payment: Payment, minor: int, refunded_minor: int) -> dict:
+    return {
+        "id": payment.stripe_charge_id,
+        "object": "charge",
+        "amount": minor,
+        "amount_refunded": refunded_minor,
+        "currency": payment.currency.lower(),
+        "payment_intent": payment.stripe_payment_intent_id,
+        "refunded": refunded_minor >= minor,
+        "status": "succeeded",
+        "payment_method_details": {
+            "type": "card",
+            "card": {"brand": payment.card_brand, "last4": payment.card_last4},
+        }
+        if payment.card_last4
+        else {"type": "customer_balance"},
+        "livemode": False,
+    }
+
+
 def _event(
-    i: int, n: int, event_type: str, object_id: str, at: datetime, rng: random.Random
+    i: int, n: int, event_type: str, obj: dict, at: datetime, rng: random.Random
 ) -> StripeWebhookEvent:
+    """A real event, as Stripe would have sent it. A few PaymentIntent events are left failed
+    by a passing database error, as a busy server might: replaying one applies it for real (a
+    PaymentIntent's facts need nothing more from Stripe)."""
     roll = rng.random()
     status, error = StripeWebhookEvent.Status.PROCESSED, ""
     if event_type == "payment_intent.created":
         status = StripeWebhookEvent.Status.IGNORED
-    elif roll < 0.01:
-        status, error = StripeWebhookEvent.Status.FAILED, "OperationalError: database is locked"
+    elif roll < 0.01 and event_type.startswith("payment_intent."):
+        status = StripeWebhookEvent.Status.FAILED
+        error = "OperationalError: canceling statement due to lock timeout"
+    event_id = f"evt_demo_{i:08d}_{n}"
     return StripeWebhookEvent(
-        stripe_event_id=f"evt_demo_{i:08d}_{n}",
+        stripe_event_id=event_id,
         event_type=event_type,
         data={
-            "id": f"evt_demo_{i:08d}_{n}",
+            "id": event_id,
             "object": "event",
+            "api_version": "2026-10-28.endive",
             "type": event_type,
             "created": int(at.timestamp()),
             "livemode": False,
-            "data": {"object": {"id": object_id}},
+            "pending_webhooks": 0,
+            "request": {"id": None, "idempotency_key": None},
+            "data": {"object": obj},
         },
         processed=status != StripeWebhookEvent.Status.FAILED,
         status=status,
-        stripe_object_id=object_id,
+        stripe_object_id=obj["id"],
         stripe_created_at=at,
         received_at=at + timedelta(seconds=2),
         processed_at=None if error else at + timedelta(seconds=2),
@@ -274,6 +338,9 @@ def seed_payments(
             for s, order in zip(seeded, orders, strict=True):
                 s.payment.order = order
             payments = Payment.objects.bulk_create([s.payment for s in seeded])
+            for s, payment in zip(seeded, payments, strict=True):
+                s.order.current_payment = payment
+            Order.objects.bulk_update(orders, ["current_payment"])
             refunds, events = [], []
             for s, payment in zip(seeded, payments, strict=True):
                 for refund in s.refunds:
@@ -294,12 +361,10 @@ def seed_open_orders(customers: list[CustomUser]) -> int:
     created = 0
     for user in customers:
         for total, currency in [("49.90", "EUR"), ("120.00", "EUR"), ("3500", "JPY")]:
+            # Once made, an order stays the user's whatever happens to it (paid, cancelled):
+            # seeding again adds nothing.
             _, was_created = Order.objects.get_or_create(
-                user=user,
-                total=Decimal(total),
-                currency=currency,
-                status=Order.Status.PENDING,
-                payment__isnull=True,
+                user=user, total=Decimal(total), currency=currency
             )
             created += was_created
     return created

@@ -43,13 +43,15 @@ class Payment(models.Model):
     # Money was taken (some may have gone back already): the states a refund can start from.
     REFUNDABLE_STATUSES = (Status.SUCCEEDED, Status.PARTIALLY_REFUNDED)
 
-    order = models.OneToOneField("shop.Order", on_delete=models.PROTECT, related_name="payment")
+    # One row per PaymentIntent: each checkout attempt of an order is its own payment, and the
+    # order points at its current one (Order.current_payment).
+    order = models.ForeignKey("shop.Order", on_delete=models.PROTECT, related_name="payments")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payments"
     )
-    # Null until Stripe has answered the create call (the row exists first, so that its id can be
-    # the idempotency key); unique once set.
-    stripe_payment_intent_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    # Written once, when the row is created from Stripe's answer, and never changed: every fact
+    # about a PaymentIntent finds (and locks) its own row by this id.
+    stripe_payment_intent_id = models.CharField(max_length=255, unique=True)
     stripe_customer_id = models.CharField(max_length=255, blank=True, default="")
     stripe_charge_id = models.CharField(max_length=255, blank=True, default="", db_index=True)
     amount = models.DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES)
@@ -69,13 +71,15 @@ class Payment(models.Model):
     # A default rather than auto_now_add, so demo data and imports can carry their own dates.
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
-    # Which PaymentIntent of this order this is: 1 for the first, +1 after each cancellation.
-    # Part of the idempotency key, so a retried checkout gets the same PaymentIntent and a
-    # cancelled one is replaced by a new one.
+    # Which attempt of its order this is: 1 for the first, +1 after each cancelled one. Part of
+    # the PaymentIntent's idempotency key, so a retried checkout gets the same PaymentIntent and
+    # a cancelled one is replaced by a new one.
     intent_attempt = models.PositiveSmallIntegerField(default=1)
     # Creation time of the Stripe event (or fetch) whose facts the status reflects, so that an
     # older event arriving late cannot overwrite newer facts.
     stripe_synced_at = models.DateTimeField(null=True, blank=True)
+    # The failure code and message are those of the attempt's latest failure, kept only while
+    # the payment is failed (or ended cancelled after it): see services.transitions.
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -87,6 +91,9 @@ class Payment(models.Model):
                 condition=Q(amount_refunded__gte=Decimal("0"))
                 & Q(amount_refunded__lte=F("amount")),
                 name="payments_payment_refunds_within_amount",
+            ),
+            models.UniqueConstraint(
+                fields=["order", "intent_attempt"], name="payments_payment_one_row_per_attempt"
             ),
         ]
         # The back-office filters by each of these and sorts by date (newest first) or amount;
@@ -145,6 +152,7 @@ class Refund(models.Model):
 
     # Refunds in these states hold part of the payment; failed or canceled ones give it back.
     COUNTED_STATUSES = (Status.PENDING, Status.REQUIRES_ACTION, Status.SUCCEEDED)
+    UNANSWERED = Q(status=Status.PENDING, stripe_refund_id__isnull=True)
 
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
     # Null while the Stripe call is in flight or when it failed before Stripe created anything.
@@ -162,10 +170,19 @@ class Refund(models.Model):
         blank=True,
         related_name="refunds_created",
     )
+    # Why it failed or was canceled (Stripe's reason, or why nothing can have been refunded);
+    # blank otherwise.
     failure_reason = models.TextField(blank=True, default="")
-    # The one-time token of the form (or API request) that asked for this refund: a second
-    # submission with the same token finds this row instead of refunding again.
-    request_token = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # The one-time token of the form (or the API's Idempotency-Key) that asked for this refund:
+    # a second submission by the same person with the same token finds this row instead of
+    # refunding again. Unique per person, so one caller's key never reaches another's refund.
+    request_token = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    # Sending it to Stripe (services.refunds): when the latest send began, while one may still be
+    # in flight (null once no attempt can still reach Stripe, or when none was made); how many
+    # sends there were; and why the latest got no answer, kept only until Stripe has answered.
+    sent_at = models.DateTimeField(null=True, blank=True)
+    send_count = models.PositiveSmallIntegerField(default=0)
+    last_send_error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -174,6 +191,11 @@ class Refund(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(amount__gt=Decimal("0")), name="payments_refund_amount_positive"
+            ),
+            models.UniqueConstraint(
+                fields=["created_by", "request_token"],
+                condition=Q(request_token__isnull=False),
+                name="payments_refund_request_token_per_user",
             ),
         ]
         indexes = [
@@ -188,10 +210,21 @@ class Refund(models.Model):
                 fields=["created_by", "-created_at", "-id"], name="payments_ref_by_created"
             ),
             models.Index(fields=["amount", "id"], name="payments_ref_amount"),
+            # The sweep's and the dashboard's "waiting for Stripe": a small set at any size.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(status="pending", stripe_refund_id__isnull=True),
+                name="payments_ref_unanswered",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"Refund #{self.pk} of payment #{self.payment_id} ({self.status})"
+
+    @property
+    def is_unanswered(self) -> bool:
+        """Pending with no word from Stripe: its amount is held until Stripe's answer is known."""
+        return self.status == self.Status.PENDING and not self.stripe_refund_id
 
 
 class StripeWebhookEvent(models.Model):

@@ -207,6 +207,28 @@ def webhook_events_needing_attention() -> int:
     return StripeWebhookEvent.objects.filter(status=StripeWebhookEvent.Status.FAILED).count()
 
 
+@dataclass(frozen=True)
+class RefundsAttention:
+    waiting: int  # Stripe has not confirmed them: their amounts are held
+    failed: int  # failed in the last `failed_days` days: the customer has not been refunded
+    failed_days: int
+    failed_since: dt.date
+
+
+def refunds_needing_attention(
+    *, failed_days: int = 30, now: dt.datetime | None = None
+) -> RefundsAttention:
+    """Refunds someone should look at (two small index scans: the partial index of unanswered
+    refunds, and (status, created_at))."""
+    since = (now or timezone.now()) - dt.timedelta(days=failed_days)
+    return RefundsAttention(
+        waiting=Refund.objects.filter(Refund.UNANSWERED).count(),
+        failed=Refund.objects.filter(status=Refund.Status.FAILED, created_at__gte=since).count(),
+        failed_days=failed_days,
+        failed_since=timezone.localdate(since),
+    )
+
+
 def users_who_may_refund() -> QuerySet[CustomUser]:
     """People who may refund (Finance, direct grants, superusers): the refunds filter's choices.
 

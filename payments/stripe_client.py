@@ -5,6 +5,13 @@ as `Decimal` + currency and cross to Stripe in minor units through `payments.mon
 takes an idempotency key derived from our own rows (`customer-user-<id>`, `payment-<id>-pi-<n>`,
 `refund-<id>`), so a retry after a timeout never creates a second customer, charge or refund.
 
+Every failed call is classified here, once, by what its HTTP attempts (the SDK retries network
+failures and 5xx with the same idempotency key) may have done at Stripe: the exception's
+`outcome` is `REFUSED` (Stripe answered no, and no attempt can have acted), `UNSENT` (nothing
+ran: Stripe was not reached, or said it did not run the request: 429, 401), or `UNKNOWN` (an
+attempt may have acted: a timeout after sending, a 5xx, a 409 while another request with the key
+runs). Services free money only on `REFUSED`; `UNKNOWN` is settled by asking Stripe.
+
 The `stripe.StripeClient` is built from settings (`STRIPE_SECRET_KEY`, `STRIPE_API_BASE`,
 `STRIPE_TIMEOUT_SECONDS`, `STRIPE_MAX_NETWORK_RETRIES`) and rebuilt whenever they change, so tests
 can point it at the offline stand-in (stripe_sandbox) with `settings` overrides.
@@ -12,14 +19,18 @@ can point it at the offline stand-in (stripe_sandbox) with `settings` overrides.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal, TypedDict, Unpack
+from enum import StrEnum
+from typing import Any, Literal, TypedDict, Unpack
 
+import requests
 import stripe
+import urllib3
 from django.conf import settings
 from stripe.params import (
     CustomerCreateParams,
@@ -41,17 +52,88 @@ RefundReason = Literal["duplicate", "fraudulent", "requested_by_customer"]
 CancellationReason = Literal["abandoned", "duplicate", "fraudulent", "requested_by_customer"]
 
 
+# --- Outcomes -------------------------------------------------------------------------------------
+class Outcome(StrEnum):
+    """What a failed call may have done at Stripe (see the module's docstring)."""
+
+    REFUSED = "refused"  # Stripe answered no; no attempt can have acted
+    UNSENT = "unsent"  # nothing ran at Stripe; sending again at once is safe
+    UNKNOWN = "unknown"  # an attempt may have acted: ask Stripe before sending again
+
+
+class _Attempt(StrEnum):
+    """One HTTP attempt, as far as Stripe's side of it can be known."""
+
+    REFUSED = "refused"  # a 4xx saying the request did not run (invalid, declined, missing)
+    NOT_RUN = "not_run"  # not reached, or a 429/401/403: Stripe ran nothing
+    MAYBE = "maybe"  # sent, and then no clear answer: it may have run
+
+
+def _attempt_from_status(status: int) -> _Attempt:
+    if status in (401, 403, 429):
+        return _Attempt.NOT_RUN
+    if status == 409 or status >= 500:  # another request with the key is running; Stripe failed
+        return _Attempt.MAYBE
+    return _Attempt.REFUSED
+
+
+def _attempt_from_network_error(error: BaseException | None) -> _Attempt:
+    """A connection that never opened cannot have sent anything; anything later may have."""
+    if isinstance(error, requests.exceptions.ConnectTimeout | requests.exceptions.SSLError):
+        return _Attempt.NOT_RUN
+    if isinstance(error, requests.exceptions.ConnectionError):
+        reason = getattr(error.args[0], "reason", None) if error.args else None
+        if isinstance(reason, urllib3.exceptions.NewConnectionError):  # refused, no such host
+            return _Attempt.NOT_RUN
+    return _Attempt.MAYBE
+
+
+# The attempts of the call in progress, in this thread (the SDK retries inside one call).
+_attempts: contextvars.ContextVar[list[_Attempt] | None] = contextvars.ContextVar(
+    "stripe_attempts", default=None
+)
+
+
+def _outcome(attempts: Sequence[_Attempt]) -> Outcome:
+    if _Attempt.MAYBE in attempts:
+        return Outcome.UNKNOWN
+    if attempts and attempts[-1] == _Attempt.REFUSED:
+        return Outcome.REFUSED
+    return Outcome.UNSENT
+
+
+class _RecordingRequestsClient(stripe.RequestsClient):
+    """The SDK's requests-based HTTP client, noting what each attempt may have done."""
+
+    def request(  # type: ignore[override]  # RequestsClient's own signature
+        self, method: str, url: str, headers: Mapping[str, str] | None, post_data: Any = None
+    ) -> tuple[bytes, int, Mapping[str, str]]:
+        attempts = _attempts.get()
+        try:
+            response = super().request(method, url, headers, post_data)
+        except stripe.APIConnectionError as exc:
+            if attempts is not None:
+                attempts.append(_attempt_from_network_error(exc.__cause__))
+            raise
+        if attempts is not None:
+            attempts.append(_attempt_from_status(response[1]))
+        return response
+
+
 # --- Exceptions -----------------------------------------------------------------------------------
 class ErrorDetails(TypedDict, total=False):
     user_message: str | None
     code: str | None
     http_status: int | None
     request_id: str | None
+    stripe_message: str | None
+    outcome: Outcome
 
 
 class PaymentProviderError(Exception):
     """Stripe did not do what we asked. `user_message` is safe to show the person paying;
-    `code` is Stripe's error code (`amount_too_large`, `resource_missing`, ...) when it sent one."""
+    `code` is Stripe's error code (`amount_too_large`, `resource_missing`, ...) when it sent one;
+    `outcome` says whether the request may have acted at Stripe anyway."""
 
     default_user_message = "The payment provider could not complete the request. Please try again."
 
@@ -61,6 +143,9 @@ class PaymentProviderError(Exception):
         self.code = details.get("code")
         self.http_status = details.get("http_status")
         self.request_id = details.get("request_id")
+        # Stripe's own words, for staff (customers get `user_message`).
+        self.stripe_message = details.get("stripe_message") or message
+        self.outcome = details.get("outcome", Outcome.UNSENT)
 
 
 class CardDeclined(PaymentProviderError):
@@ -115,7 +200,10 @@ class WebhookSignatureInvalid(PaymentProviderError):
 
 @contextmanager
 def _stripe_errors() -> Iterator[None]:
-    """Translate the SDK's exceptions into ours; the original stays chained as `__cause__`."""
+    """Translate the SDK's exceptions into ours, with the call's outcome; the original stays
+    chained as `__cause__`."""
+    attempts: list[_Attempt] = []
+    token = _attempts.set(attempts)
     try:
         yield
     except stripe.StripeError as exc:
@@ -125,7 +213,11 @@ def _stripe_errors() -> Iterator[None]:
             "code": exc.code or (exc.error.code if exc.error else None),
             "http_status": exc.http_status,
             "request_id": exc.request_id,
+            "stripe_message": (exc.error.message if exc.error else None) or None,
+            "outcome": _outcome(attempts),
         }
+        if exc.code == "resource_missing" or (exc.error and exc.error.code == "resource_missing"):
+            common["user_message"] = "Not found at Stripe."
         if isinstance(exc, stripe.CardError):
             decline_code = exc.error.decline_code if exc.error else None
             common["user_message"] = exc.user_message  # Stripe writes these for customers
@@ -141,6 +233,10 @@ def _stripe_errors() -> Iterator[None]:
         if isinstance(exc, stripe.APIConnectionError | stripe.APIError):
             raise ProviderUnavailable(message, **common) from exc
         raise PaymentProviderError(message, **common) from exc
+    finally:
+        # A list generator abandoned half-way resets late; the value it restores is unused.
+        with suppress(ValueError):
+            _attempts.reset(token)
 
 
 # --- The client -----------------------------------------------------------------------------------
@@ -152,7 +248,7 @@ def _build_client(
         secret_key,
         base_addresses={"api": api_base} if api_base else None,
         max_network_retries=max_network_retries,
-        http_client=stripe.RequestsClient(timeout=timeout),
+        http_client=_RecordingRequestsClient(timeout=timeout),
     )
 
 

@@ -12,8 +12,11 @@ from shop.models import Order
 
 class OrderSerializer(serializers.ModelSerializer):
     total = serializers.SerializerMethodField()
-    payment_id = serializers.IntegerField(source="payment.pk", read_only=True, default=None)
-    payment_status = serializers.CharField(source="payment.status", read_only=True, default=None)
+    # The order's current checkout attempt (each attempt is its own payment).
+    payment_id = serializers.IntegerField(source="current_payment.pk", read_only=True, default=None)
+    payment_status = serializers.CharField(
+        source="current_payment.status", read_only=True, default=None
+    )
 
     class Meta:
         model = Order
@@ -40,6 +43,6 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self) -> QuerySet[Order]:
         return (
             Order.objects.filter(user_id=self.request.user.pk)
-            .select_related("payment")
+            .select_related("current_payment")
             .order_by("-created_at", "-id")
         )

@@ -48,6 +48,15 @@ class Order(models.Model):
     currency = models.CharField(max_length=3, default=default_currency)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+    # The checkout attempt in progress or the one that paid: each attempt is its own payment
+    # (one per PaymentIntent), written by payments.services.checkout.
+    current_payment = models.OneToOneField(
+        "payments.Payment",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -50,6 +50,8 @@ def _translate(exc: Exception) -> Exception:
         return exceptions.PermissionDenied()
     if isinstance(exc, services.RefundPending):
         return ProviderUnavailable(str(exc))
+    if isinstance(exc, services.RefundRefused):
+        return BadGateway(str(exc))
     if isinstance(exc, services.RefundAmountInvalid):
         return exceptions.ValidationError({"amount": [str(exc)]})
     if isinstance(exc, services.ServiceError):
@@ -61,7 +63,7 @@ def _translate(exc: Exception) -> Exception:
             | services.RefundExceedsRemaining
             | services.RefundTokenReused
             | services.RefundStale
-            | services.NotAtStripe,
+            | services.RefundStillWaiting,
         ):
             return Conflict(str(exc))
         return exceptions.ValidationError({"non_field_errors": [str(exc)]})

@@ -126,7 +126,8 @@ class CreateRefundSerializer(StrictSerializer):
         max_digits=15,
         decimal_places=3,
         required=False,
-        allow_null=True,
+        # Only an absent amount means "all that remains": null is a mistake, not a full refund.
+        allow_null=False,
         help_text="In major units (50.00). Omit for a full refund of what remains.",
     )
     reason = serializers.ChoiceField(
@@ -136,8 +137,8 @@ class CreateRefundSerializer(StrictSerializer):
         max_length=500, required=False, allow_blank=True, default=""
     )
 
-    def validate_amount(self, value: Decimal | None) -> Decimal | None:
-        if value is not None and value <= 0:
+    def validate_amount(self, value: Decimal) -> Decimal:
+        if value <= 0:
             raise serializers.ValidationError("The refund amount must be more than zero.")
         return value
 

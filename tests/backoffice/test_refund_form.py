@@ -311,23 +311,38 @@ def test_stripe_not_answering_shows_the_refund_pending_and_its_amount_held(
     response, _ = _confirm(finance, paid, "10.00")
     assert response.status_code == 503
     html = response.content.decode()
-    assert "Stripe did not confirm refund" in html and "Do not refund again." in html
-    assert 'value="89.99"' in html  # the form offers only what is not held
     refund = Refund.objects.get()
-    assert (refund.status, refund.failure_reason != "") == (Refund.Status.PENDING, True)
+    assert f"Stripe has not confirmed refund #{refund.pk} of EUR 10.00" in html
+    assert "Do not refund again" in html
+    assert 'value="89.99"' in html  # the form offers only what is not held
+    assert (refund.status, refund.failure_reason) == (Refund.Status.PENDING, "")
+    assert "may have been made" in refund.last_send_error
     paid.refresh_from_db()
     assert paid.amount_refunded == Decimal("10.00")  # held: Stripe may have made it
 
 
 def test_stripe_refusing_is_shown_and_recorded_as_failed(stripe_sandbox, finance, paid):
+    # Refunded in full in Stripe's Dashboard, and the webhook never came: Stripe refuses ours.
+    stripe_sandbox.api("POST", "/v1/refunds", {"payment_intent": paid.stripe_payment_intent_id})
+    response, _ = _confirm(finance, paid, "10.00")
+    assert response.status_code == 502
+    refund = Refund.objects.get(created_by__isnull=False)
+    html = response.content.decode()
+    assert f"Refund #{refund.pk} of EUR 10.00 was not made: Stripe refused it" in html
+    assert "Nothing was refunded." in html
+    assert refund.status == Refund.Status.FAILED
+
+
+def test_a_busy_stripe_holds_the_refund_and_says_nothing_was_sent(stripe_sandbox, finance, paid):
     stripe_sandbox.inject_fault("POST", "/v1/refunds", "429", count=10)
     response, _ = _confirm(finance, paid, "10.00")
     assert response.status_code == 503
-    assert "Stripe did not refund" in response.content.decode()
     refund = Refund.objects.get()
-    assert refund.status == Refund.Status.FAILED
+    assert refund.status == Refund.Status.PENDING
+    assert "nothing was sent" in refund.last_send_error
+    assert "nothing was sent" in response.content.decode()
     paid.refresh_from_db()
-    assert paid.amount_refunded == Decimal("0")
+    assert paid.amount_refunded == Decimal("10.00")  # held until it is sent and answered
 
 
 def test_refresh_from_stripe(stripe_sandbox, finance, paid):

@@ -14,6 +14,7 @@ PRODUCTION = {
     "STRIPE_PUBLIC_KEY": "pk_live_example",
     "STRIPE_SECRET_KEY": "sk_live_example",
     "STRIPE_WEBHOOK_SECRET": "whsec_example",
+    "STRIPE_IDEMPOTENCY_PREFIX": "shop-prod",
 }
 
 
@@ -43,6 +44,13 @@ def test_a_production_configuration_passes_the_deploy_checks():
     result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+def test_production_needs_its_own_idempotency_prefix():
+    result = manage("check", **{**PRODUCTION, "STRIPE_IDEMPOTENCY_PREFIX": ""})
+    assert result.returncode != 0
+    assert "payments.E001" in result.stderr
+    assert "STRIPE_IDEMPOTENCY_PREFIX is not set" in result.stderr
 
 
 def test_it_refuses_to_start_without_a_secret_key_when_debug_is_off():

@@ -130,8 +130,21 @@ def test_a_cancelled_payment_intent_is_replaced_by_a_fresh_one(stripe_sandbox, a
     stripe_sandbox.api("POST", f"/v1/payment_intents/{first['payment_intent_id']}/cancel")
     second = api.post(CREATE, {"order_id": order.pk}, format="json").json()
     assert second["payment_intent_id"] != first["payment_intent_id"]
-    assert second["payment_id"] == first["payment_id"]
+    # Each attempt is its own payment: the cancelled one keeps its PaymentIntent and its state.
+    assert second["payment_id"] != first["payment_id"]
     assert second["status"] == "pending"
+    old, new = (
+        Payment.objects.get(pk=first["payment_id"]),
+        Payment.objects.get(pk=second["payment_id"]),
+    )
+    assert (old.stripe_payment_intent_id, old.status, old.intent_attempt) == (
+        first["payment_intent_id"],
+        "cancelled",
+        1,
+    )
+    assert (new.stripe_payment_intent_id, new.intent_attempt) == (second["payment_intent_id"], 2)
+    order.refresh_from_db()
+    assert order.current_payment_id == new.pk
     keys = [
         c["idempotency_key"]
         for c in stripe_sandbox.requests_log(method="POST", path="/v1/payment_intents")

@@ -139,16 +139,39 @@ def test_the_same_idempotency_key_refunds_once(stripe_sandbox, finance, paid):
 
 
 def test_stripe_refusing_leaves_a_failed_refund_and_the_amount_refundable(
+    stripe_sandbox, finance, paid
+):
+    # Refunded in full in Stripe's Dashboard, and the webhook never came: Stripe refuses ours.
+    stripe_sandbox.api("POST", "/v1/refunds", {"payment_intent": paid.stripe_payment_intent_id})
+    response = finance.post(CREATE, {"payment_id": paid.pk, "amount": "10"}, format="json")
+    assert response.status_code == 502
+    refund = Refund.objects.get()
+    assert refund.status == "failed"
+    assert response.json()["error"]["message"].startswith(
+        f"Refund #{refund.pk} of EUR 10.00 was not made: Stripe refused it"
+    )
+    paid.refresh_from_db()
+    assert (paid.status, paid.amount_refunded) == ("succeeded", Decimal("0"))
+
+
+def test_a_429_holds_the_refund_and_the_same_key_sends_it_at_once(
     stripe_sandbox, finance, paid, settings
 ):
     settings.STRIPE_MAX_NETWORK_RETRIES = 0
     stripe_sandbox.inject_fault("POST", "/v1/refunds", kind="429", count=1)
-    response = finance.post(CREATE, {"payment_id": paid.pk, "amount": "10"}, format="json")
+    headers = {"HTTP_IDEMPOTENCY_KEY": "busy-1"}
+    body = {"payment_id": paid.pk, "amount": "10"}
+    response = finance.post(CREATE, body, format="json", **headers)
     assert response.status_code == 503
     refund = Refund.objects.get()
-    assert refund.status == "failed"
+    assert refund.is_unanswered and refund.sent_at is None  # nothing ran at Stripe
     paid.refresh_from_db()
-    assert (paid.status, paid.amount_refunded) == ("succeeded", Decimal("0"))
+    assert paid.amount_refunded == Decimal("10.00")
+    retry = finance.post(CREATE, body, format="json", **headers)
+    assert retry.status_code == 201, retry.json()
+    assert (retry.json()["id"], retry.json()["status"]) == (refund.pk, "succeeded")
+    made = stripe_sandbox.api("GET", "/v1/refunds")[1]["data"]
+    assert [(r["amount"], r["metadata"]["refund_id"]) for r in made] == [(1000, str(refund.pk))]
 
 
 def test_stripe_not_answering_keeps_the_refund_pending_and_a_retry_finishes_it(
@@ -173,7 +196,7 @@ def test_stripe_not_answering_keeps_the_refund_pending_and_a_retry_finishes_it(
 
     # Once no request can still be waiting on Stripe, the same request asks Stripe again with
     # the refund's own idempotency key, and records the answer.
-    Refund.objects.filter(pk=refund.pk).update(updated_at=refund.updated_at.replace(year=2020))
+    Refund.objects.filter(pk=refund.pk).update(sent_at=refund.sent_at.replace(year=2020))
     retry = finance.post(CREATE, body, format="json", **headers)
     assert retry.status_code == 201
     assert (retry.json()["id"], retry.json()["status"]) == (refund.pk, "succeeded")
@@ -181,6 +204,8 @@ def test_stripe_not_answering_keeps_the_refund_pending_and_a_retry_finishes_it(
         c["idempotency_key"] for c in stripe_sandbox.requests_log(method="POST", path="/v1/refunds")
     ]
     assert keys == [f"refund-{refund.pk}", f"refund-{refund.pk}"]
+    # It asked Stripe what it had made before sending again.
+    assert stripe_sandbox.requests_log(method="GET", path="/v1/refunds")
     paid.refresh_from_db()
     assert paid.amount_refunded == Decimal("10.00")
 

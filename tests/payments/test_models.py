@@ -69,14 +69,42 @@ def test_stripe_ids_are_unique():
     )
 
 
-def test_rows_waiting_for_stripe_may_share_a_missing_id():
-    # A payment or refund is written before Stripe answers; many can be in that state at once.
-    factories.payment(stripe_payment_intent_id=None)
-    factories.payment(stripe_payment_intent_id=None)
+def test_refunds_waiting_for_stripe_may_share_a_missing_id():
+    # A refund is written before Stripe answers; many can be in that state at once.
     p = factories.payment()
     factories.refund(p, amount="1.00", stripe_refund_id=None, status=Refund.Status.PENDING)
     factories.refund(p, amount="1.00", stripe_refund_id=None, status=Refund.Status.PENDING)
-    assert Payment.objects.filter(stripe_payment_intent_id=None).count() == 2
+    assert Refund.objects.filter(stripe_refund_id=None).count() == 2
+
+
+def test_a_payment_is_one_payment_intent_and_one_attempt_of_its_order():
+    first = factories.payment(stripe_payment_intent_id="pi_1")
+    assert _violates(lambda: factories.payment(stripe_payment_intent_id="pi_1"))
+    assert _violates(
+        lambda: Payment.objects.create(
+            order=first.order,
+            user=first.user,
+            amount=first.amount,
+            stripe_payment_intent_id="pi_2",
+            intent_attempt=first.intent_attempt,
+        )
+    )
+    second = Payment.objects.create(
+        order=first.order,
+        user=first.user,
+        amount=first.amount,
+        stripe_payment_intent_id="pi_3",
+        intent_attempt=2,
+    )
+    assert list(first.order.payments.order_by("intent_attempt")) == [first, second]
+
+
+def test_request_tokens_are_unique_per_person_only():
+    p = factories.payment()
+    a, b = factories.user(), factories.user()
+    factories.refund(p, amount="1.00", created_by=a, request_token="1")
+    factories.refund(p, amount="1.00", created_by=b, request_token="1")  # another caller's "1"
+    assert _violates(lambda: factories.refund(p, amount="1.00", created_by=a, request_token="1"))
 
 
 def test_a_stripe_customer_belongs_to_one_user():

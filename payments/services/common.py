@@ -1,0 +1,53 @@
+"""What every flow shares: idempotency keys, the lock order, and reading Stripe's objects."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+
+from payments.models import Payment
+from shop.models import Order
+
+
+def idempotency_key(*parts: object) -> str:
+    """A Stripe idempotency key from our own rows ("refund-42"), with the deployment's prefix
+    (STRIPE_IDEMPOTENCY_PREFIX) so that databases sharing one Stripe account never collide."""
+    key = "-".join(str(part) for part in parts)
+    prefix = settings.STRIPE_IDEMPOTENCY_PREFIX
+    return f"{prefix}-{key}" if prefix else key
+
+
+def plain(obj: Any) -> dict[str, Any]:
+    """Stripe SDK objects and webhook payloads, both as plain dicts."""
+    if isinstance(obj, Mapping):
+        return dict(obj)
+    return obj.to_dict()
+
+
+def from_timestamp(value: Any) -> datetime | None:
+    return datetime.fromtimestamp(value, tz=UTC) if isinstance(value, int) else None
+
+
+def lock_payment(*, payment_id: int) -> Payment:
+    """Lock the payment's order, then the payment (always in that order), and return it fresh.
+
+    The order a payment belongs to never changes, so reading it before taking the locks is safe.
+    """
+    order_id = Payment.objects.values_list("order_id", flat=True).get(pk=payment_id)
+    Order.objects.select_for_update().filter(pk=order_id).exists()
+    return Payment.objects.select_for_update().select_related("order").get(pk=payment_id)
+
+
+def lock_payment_of_intent(intent_id: str) -> Payment | None:
+    """Lock the payment of a PaymentIntent (its order first), or None if no payment has it.
+
+    A payment's PaymentIntent id is written once and never changes, so the row found here is
+    the one the PaymentIntent's facts are about, before and after the locks.
+    """
+    payment_id = (
+        Payment.objects.filter(stripe_payment_intent_id=intent_id).values_list("pk", flat=True)
+    ).first()
+    return None if payment_id is None else lock_payment(payment_id=payment_id)

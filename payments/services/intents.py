@@ -1,0 +1,97 @@
+"""Recording what Stripe says of a PaymentIntent and its charge on the payment that is its row."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+
+from payments.models import Payment
+from payments.services import transitions
+from payments.services.common import lock_payment_of_intent, plain
+from shop.models import Order
+
+logger = logging.getLogger(__name__)
+
+# What applying a PaymentIntent's facts may change: saved alone, so that a webhook never rewrites
+# the amounts or the refund totals that another writer holds.
+INTENT_FIELDS = [
+    "status",
+    "stripe_synced_at",
+    "failure_code",
+    "failure_message",
+    "stripe_charge_id",
+    "card_brand",
+    "card_last4",
+    "updated_at",
+]
+
+
+def payment_apply_intent(payment: Payment, intent: Any, *, observed_at: datetime) -> bool:
+    """Bring a (locked) payment up to date with its PaymentIntent seen at `observed_at`.
+
+    The one transition function: webhooks, the API's confirm/status, "refresh from Stripe" and
+    reconcile all call it, and it decides through `transitions.payment_after`, so the same facts
+    always give the same state. Refuses (WrongPaymentIntent) another PaymentIntent's facts. The
+    caller saves (`INTENT_FIELDS`). Returns whether the status changed.
+    """
+    facts = transitions.intent_facts(plain(intent))
+    before = transitions.PaymentState(
+        intent_id=payment.stripe_payment_intent_id,
+        status=payment.status,
+        synced_at=payment.stripe_synced_at,
+        failure_code=payment.failure_code,
+        failure_message=payment.failure_message,
+    )
+    after = transitions.payment_after(before, facts, observed_at)
+    payment.status = after.status
+    payment.stripe_synced_at = after.synced_at
+    payment.failure_code, payment.failure_message = after.failure_code, after.failure_message
+    changed = after.status != before.status
+    if changed:
+        logger.info(
+            "payment %s: %s -> %s (%s)", payment.pk, before.status, after.status, facts.intent_id
+        )
+
+    if facts.charge is not None:
+        payment_apply_charge(payment, facts.charge)
+    elif facts.charge_id and (
+        facts.status == transitions.SUCCEEDED or not payment.stripe_charge_id
+    ):
+        # A declined try's charge is replaced by the charge that paid.
+        payment.stripe_charge_id = facts.charge_id
+
+    if changed and payment.status == transitions.SUCCEEDED:
+        # Refunds may have been heard of before the payment's success.
+        payment.status = transitions.payment_status_with_refunds(
+            payment.status, payment.amount, payment.amount_refunded
+        )
+    if payment.status in transitions.PAID and payment.order.status != Order.Status.PAID:
+        payment.order.status = Order.Status.PAID
+        payment.order.save(update_fields=["status"])
+    return changed
+
+
+def payment_apply_charge(payment: Payment, charge: Mapping[str, Any]) -> None:
+    """Record a charge's facts (id, card) on a locked payment; the caller saves."""
+    if charge.get("status") == "failed":
+        return
+    payment.stripe_charge_id = charge.get("id") or payment.stripe_charge_id
+    card = (charge.get("payment_method_details") or {}).get("card") or {}
+    payment.card_brand = card.get("brand") or payment.card_brand
+    payment.card_last4 = card.get("last4") or payment.card_last4
+
+
+def payment_record_intent(intent: Any, *, observed_at: datetime) -> Payment | None:
+    """Apply a PaymentIntent to its own payment, under its locks; None if it is not ours."""
+    intent_id = str(plain(intent)["id"])
+    with transaction.atomic():
+        payment = lock_payment_of_intent(intent_id)
+        if payment is None:
+            return None
+        payment_apply_intent(payment, intent, observed_at=observed_at)
+        payment.save(update_fields=INTENT_FIELDS)
+        return payment

@@ -1,0 +1,110 @@
+"""Repair: bring payments and refunds up to date with Stripe, when webhooks were missed."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from payments import stripe_client
+from payments.models import Payment, Refund
+from payments.services import transitions
+from payments.services.common import lock_payment
+from payments.services.intents import payment_record_intent
+from payments.services.refunds import refund_settle, refunds_apply
+
+logger = logging.getLogger(__name__)
+
+
+def payment_sync_from_stripe(
+    *,
+    payment_id: int,
+    intent: Any = None,
+    observed_at: datetime | None = None,
+    settle_refunds: bool = False,
+) -> Payment:
+    """Fetch the payment's PaymentIntent and refunds from Stripe and record what they say.
+
+    `intent`, when given, is the payment's PaymentIntent listed from Stripe at `observed_at`.
+    With `settle_refunds` (finance's refresh, reconcile; never a customer's status check), each
+    refund Stripe has not confirmed is settled (`refunds.refund_settle`): found at Stripe, or sent
+    again with its own idempotency key, never twice.
+    """
+    payment = Payment.objects.get(pk=payment_id)
+    intent_id = payment.stripe_payment_intent_id
+    if intent is None:
+        observed_at = timezone.now()  # before asking: the facts are at least this fresh
+        intent = stripe_client.payment_intent_retrieve(intent_id)
+    payment_record_intent(intent, observed_at=observed_at or timezone.now())
+    payment.refresh_from_db(fields=["status"])
+    if payment.status in transitions.PAID:
+        # What Stripe holds first: a refund it made whose answer we missed is matched by the
+        # local id in its metadata, and is then not sent again.
+        refunds = stripe_client.refund_list(payment_intent_id=intent_id)
+        with transaction.atomic():
+            refunds_apply(lock_payment(payment_id=payment_id), refunds)
+        if settle_refunds:
+            for refund_id in payment.refunds.filter(Refund.UNANSWERED).values_list("pk", flat=True):
+                refund_settle(refund_id=refund_id)
+    return Payment.objects.select_related("order", "user").get(pk=payment_id)
+
+
+def _books(payment: Payment) -> tuple[Any, ...]:
+    refunds = tuple(payment.refunds.order_by("pk").values_list("stripe_refund_id", "status"))
+    return (payment.status, payment.amount_refunded, payment.stripe_charge_id, refunds)
+
+
+def payments_reconcile(
+    *, since: datetime, progress: Any = None
+) -> tuple[int, list[str], list[str]]:
+    """Repair what missed webhooks left stale: every PaymentIntent created since `since`, and
+    every payment with a refund created since then (Dashboard refunds on older payments).
+
+    Returns how many of ours were checked, a line per payment that changed, and a line per
+    payment that could not be checked (the others are still done). Running it again right after
+    changes nothing, since the same facts give the same state.
+    """
+    started = timezone.now()  # what is listed from here on is at least this fresh
+    checked, changes, errors = 0, [], []
+    seen: set[str] = set()
+
+    def check(intent_id: str, intent: Any = None) -> None:
+        nonlocal checked
+        if progress is not None:
+            progress()
+        if intent_id in seen:
+            return
+        seen.add(intent_id)
+        payment = Payment.objects.filter(stripe_payment_intent_id=intent_id).first()
+        if payment is None:
+            return  # not ours (another system on the same Stripe account)
+        checked += 1
+        before = _books(payment)
+        try:
+            payment = payment_sync_from_stripe(
+                payment_id=payment.pk,
+                intent=intent,
+                observed_at=started if intent is not None else None,
+                settle_refunds=True,
+            )
+        except Exception as exc:  # one payment's trouble must not stop the run
+            logger.exception("reconcile: payment %s (%s) not checked", payment.pk, intent_id)
+            errors.append(f"payment #{payment.pk} ({intent_id}): not checked: {exc}")
+            return
+        after = _books(payment)
+        if after != before:
+            changes.append(
+                f"payment #{payment.pk} ({intent_id}): {before[0]} -> {after[0]}, "
+                f"refunded {before[1]} -> {after[1]} {payment.currency}, "
+                f"refunds {len(before[3])} -> {len(after[3])}"
+            )
+
+    for intent in stripe_client.payment_intent_list(created_gte=since):
+        check(intent.id, intent)
+    for refund in stripe_client.refund_list_since(created_gte=since):
+        if refund.payment_intent:
+            check(str(refund.payment_intent))
+    return checked, changes, errors

@@ -1,0 +1,483 @@
+"""Refund: hold the amount, send it to Stripe once, and settle every unknown outcome by asking.
+
+The life of a refund of ours:
+
+1. `refund_create` checks the amount under the payment's row lock and writes a pending refund
+   that holds it (`Payment.amount_refunded`; a check constraint keeps the total within the
+   payment), stamped `sent_at` before anything is sent. That commits; then `_refund_send` asks
+   Stripe, with `refund-<id>` as idempotency key and our id in the refund's metadata.
+2. Stripe's answer is classified once, by payments.stripe_client: made (a refund object),
+   refused (Stripe said no and no attempt can have acted: the refund fails and the amount is
+   free again), unsent (nothing ran at Stripe) or unknown (an attempt may have acted). Unsent and
+   unknown keep the refund pending with its amount held, and `last_send_error` says why.
+3. `refund_settle` is the one path that sends a refund again, used by a retried request, the
+   back-office's "refresh from Stripe", reconcile and the sweep (`refunds_settle_unanswered`).
+   Once no send can still be in flight it lists the PaymentIntent's refunds at Stripe first and
+   matches ours by the id in their metadata (which holds beyond Stripe's 24-hour idempotency
+   window); only if Stripe has none does it send again, with the same key.
+
+A refund's status only moves forward (services.transitions): whichever path hears Stripe first,
+a later, older answer never undoes it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from payments import money, stripe_client
+from payments.models import Payment, Refund
+from payments.services import transitions
+from payments.services.common import from_timestamp, idempotency_key, lock_payment, plain
+from payments.services.errors import (
+    RefundAmountInvalid,
+    RefundExceedsRemaining,
+    RefundNotAllowed,
+    RefundPending,
+    RefundRefused,
+    RefundStale,
+    RefundStillWaiting,
+    RefundTokenReused,
+)
+from payments.stripe_client import Outcome, PaymentProviderError
+from shop.models import CustomUser
+
+logger = logging.getLogger(__name__)
+
+# Stripe's own reasons; "other" is ours alone, sent without a reason.
+_STRIPE_REASONS: dict[str, stripe_client.RefundReason] = {
+    "requested_by_customer": "requested_by_customer",
+    "duplicate": "duplicate",
+    "fraudulent": "fraudulent",
+}
+
+
+def in_flight_window() -> timedelta:
+    """The longest a send can still be on its way to Stripe (every retry timing out): until then
+    a refund is left alone, since Stripe may yet act on it."""
+    attempts = int(settings.STRIPE_MAX_NETWORK_RETRIES) + 1
+    return timedelta(seconds=float(settings.STRIPE_TIMEOUT_SECONDS) * attempts + 5)
+
+
+# --- Asking for a refund ----------------------------------------------------------------------
+
+
+def refund_create(
+    *,
+    payment_id: int,
+    amount: Decimal | str | None,
+    reason: str,
+    description: str = "",
+    created_by: CustomUser | None,
+    request_token: str | None = None,
+    expected_amount_refunded: Decimal | None = None,
+) -> Refund:
+    """Refund `amount` of a payment (None: all that remains) and return the refund Stripe made.
+
+    Safe against double clicks, two tabs, two finance users at once and retries: the amount is
+    checked and held under the payment's row lock; with `expected_amount_refunded` (what the
+    person saw when reviewing) any refund made since is a `RefundStale`; the same
+    `request_token` from the same person answers as the first request did (settling it with
+    Stripe first if its outcome was never known), while the same token for a different refund is
+    a `RefundTokenReused`; and the same refund asked again without the token while the first
+    still waits for Stripe is a `RefundStillWaiting`.
+
+    Raises `RefundRefused` (nothing was refunded, the refund is on record as failed),
+    `RefundPending` (Stripe's answer is not known: the refund stays pending, its amount held) and
+    the other `RefundError`s.
+    """
+    if reason not in Refund.Reason.values:
+        raise RefundAmountInvalid(f"Unknown refund reason {reason!r}.")
+    with transaction.atomic():
+        payment = lock_payment(payment_id=payment_id)
+        # Looked up under the lock: a concurrent twin has either committed or not started.
+        first = (
+            Refund.objects.filter(created_by=created_by, request_token=request_token).first()
+            if request_token
+            else None
+        )
+        if first is None:
+            refund = _refund_reserve(
+                payment,
+                amount=amount,
+                reason=reason,
+                description=description,
+                created_by=created_by,
+                request_token=request_token,
+                expected_amount_refunded=expected_amount_refunded,
+            )
+        else:
+            _check_same_refund(first, payment, amount, reason)
+    if first is not None:
+        return refund_answer(refund_settle(refund_id=first.pk))
+    return refund_answer(_refund_send(refund.pk))
+
+
+def refund_answer(refund: Refund) -> Refund:
+    """What asking for this refund comes to: the refund if Stripe made it; `RefundRefused` if it
+    was not made; `RefundPending` while Stripe's answer is not known. A repeated request gets the
+    same answer as the first, once the first's outcome is known."""
+    amount = money.format_amount(refund.amount, refund.payment.currency)
+    if refund.stripe_refund_id:
+        return refund
+    if refund.status in (Refund.Status.FAILED, Refund.Status.CANCELED):
+        raise RefundRefused(
+            f"Refund #{refund.pk} of {amount} was not made: {refund.failure_reason} "
+            "Nothing was refunded.",
+            refund=refund,
+        )
+    raise RefundPending(
+        f"Stripe has not confirmed refund #{refund.pk} of {amount} "
+        f"({refund.last_send_error or 'no answer yet'}). It stays pending, holding that amount, "
+        "until Stripe's answer is known. Retrying this same request (the same Idempotency-Key) "
+        "or refreshing the payment asks Stripe and never refunds twice. Do not refund again: "
+        "the same refund asked for anew is refused while this one waits.",
+        refund=refund,
+    )
+
+
+def _refund_reserve(
+    payment: Payment,
+    *,
+    amount: Decimal | str | None,
+    reason: str,
+    description: str,
+    created_by: CustomUser | None,
+    request_token: str | None,
+    expected_amount_refunded: Decimal | None,
+) -> Refund:
+    """Check and hold the amount of a new refund on a locked payment."""
+    if payment.status not in Payment.REFUNDABLE_STATUSES:
+        raise RefundNotAllowed(
+            f"Payment #{payment.pk} is {payment.get_status_display().lower()}; "
+            "only a paid payment can be refunded."
+        )
+    if expected_amount_refunded is not None and payment.amount_refunded != expected_amount_refunded:
+        raise RefundStale(
+            f"Payment #{payment.pk} changed since this refund was reviewed: "
+            f"{money.format_amount(payment.amount_refunded, payment.currency)} is now refunded "
+            "or pending. Review the refund again."
+        )
+    remaining = payment.amount - payment.amount_refunded
+    value = None if amount is None or amount == "" else _refund_amount(amount, payment.currency)
+    _refuse_a_twin_of_a_waiting_refund(payment, value, reason, created_by)
+    if remaining <= 0:
+        raise RefundNotAllowed(f"Payment #{payment.pk} is already fully refunded.")
+    value = remaining if value is None else value
+    if value > remaining:
+        raise RefundExceedsRemaining(
+            f"Only {money.format_amount(remaining, payment.currency)} of "
+            f"{payment.amount_display} remains refundable."
+        )
+    try:
+        with transaction.atomic():
+            refund = Refund.objects.create(
+                payment=payment,
+                amount=value,
+                status=Refund.Status.PENDING,
+                reason=reason,
+                description=description,
+                created_by=created_by,
+                request_token=request_token or None,
+                sent_at=timezone.now(),  # from here on a send may be in flight
+                send_count=1,
+            )
+    except IntegrityError:
+        raise RefundTokenReused("This refund request was already submitted.") from None
+    _refund_totals_update(payment)
+    return refund
+
+
+def _refuse_a_twin_of_a_waiting_refund(
+    payment: Payment, amount: Decimal | None, reason: str, created_by: CustomUser | None
+) -> None:
+    """The same refund asked for again (a retry without its token) while Stripe has not answered
+    the first: sending it would refund twice if the first was in fact made."""
+    waiting = payment.refunds.filter(Refund.UNANSWERED, created_by=created_by, reason=reason)
+    if amount is not None:
+        waiting = waiting.filter(amount=amount)
+    twin = waiting.order_by("created_at", "pk").first()
+    if twin is not None:
+        raise RefundStillWaiting(
+            f"Refund #{twin.pk} of {money.format_amount(twin.amount, payment.currency)} is still "
+            "waiting for Stripe's answer and holds that amount. Refresh the payment to ask Stripe "
+            "about it before refunding again.",
+            refund=twin,
+        )
+
+
+def _check_same_refund(
+    first: Refund, payment: Payment, amount: Decimal | str | None, reason: str
+) -> None:
+    """A reused request token must name the same refund, or it is a mistake, not a retry."""
+    same_amount = amount is None or amount == "" or _same_amount(amount, first.amount, payment)
+    if first.payment_id != payment.pk or first.reason != reason or not same_amount:
+        raise RefundTokenReused(
+            f"This request token was already used for refund #{first.pk} "
+            f"(payment #{first.payment_id}); use a new one for a different refund."
+        )
+
+
+def _same_amount(amount: Decimal | str, held: Decimal, payment: Payment) -> bool:
+    try:
+        return money.to_decimal(amount, payment.currency) == held
+    except money.InvalidAmount:
+        return False
+
+
+def _refund_amount(amount: Decimal | str, currency: str) -> Decimal:
+    try:
+        value = money.to_decimal(amount, currency)
+        money.to_minor_units(value, currency)  # e.g. KWD must end in 0 at Stripe
+    except money.InvalidAmount as exc:
+        raise RefundAmountInvalid(str(exc)) from exc
+    if value <= 0:
+        raise RefundAmountInvalid("The refund amount must be more than zero.")
+    return value
+
+
+# --- Sending, and what Stripe's answer means ------------------------------------------------------
+
+
+def _refund_send(refund_id: int) -> Refund:
+    """Ask Stripe for a refund already held in our books, and record the outcome.
+
+    Called only when no earlier send of this refund can have acted: its first send, or after
+    Stripe's list of the PaymentIntent's refunds showed it absent with nothing in flight
+    (`refund_settle`). That is what lets a refusal here free the amount.
+    """
+    refund = Refund.objects.select_related("payment").get(pk=refund_id)
+    payment = refund.payment
+    try:
+        answer = stripe_client.refund_create(
+            payment_intent_id=payment.stripe_payment_intent_id,
+            amount=refund.amount,
+            currency=payment.currency,
+            reason=_STRIPE_REASONS.get(refund.reason),
+            metadata={
+                "refund_id": str(refund.pk),
+                "payment_id": str(payment.pk),
+                "order_id": str(payment.order_id),
+                "reason": refund.reason,
+            },
+            idempotency_key=idempotency_key("refund", refund.pk),
+        )
+    except PaymentProviderError as exc:
+        return _record_unsuccessful_send(refund_id, exc)
+    with transaction.atomic():
+        refunds_apply(lock_payment(payment_id=payment.pk), [answer])
+    return Refund.objects.select_related("payment").get(pk=refund_id)
+
+
+def _record_unsuccessful_send(refund_id: int, exc: PaymentProviderError) -> Refund:
+    """Record a send that did not come back with a refund, by what it may have done."""
+    with transaction.atomic():
+        payment = lock_payment(
+            payment_id=Refund.objects.values_list("payment_id", flat=True).get(pk=refund_id)
+        )
+        refund = Refund.objects.select_related("payment").get(pk=refund_id)
+        if not refund.is_unanswered:
+            return refund  # Stripe's answer arrived another way (the webhook): it stands
+        if exc.outcome == Outcome.REFUSED:
+            refund.status = Refund.Status.FAILED
+            refund.failure_reason = _refusal_reason(exc)
+            refund.last_send_error = ""
+            refund.sent_at = None
+            refund.save(update_fields=["status", "failure_reason", "last_send_error", "sent_at"])
+            _refund_totals_update(payment)
+            logger.warning("refund %s refused by Stripe: %s", refund.pk, exc)
+        else:
+            refund.last_send_error = _unanswered_reason(exc)
+            if exc.outcome == Outcome.UNSENT:
+                refund.sent_at = None  # nothing can be in flight: it may be sent again at once
+            refund.save(update_fields=["last_send_error", "sent_at", "updated_at"])
+            logger.warning(
+                "refund %s: Stripe's answer unknown (%s): %s", refund.pk, exc.outcome, exc
+            )
+        return refund
+
+
+def _refusal_reason(exc: PaymentProviderError) -> str:
+    if isinstance(exc, stripe_client.IdempotencyConflict):
+        # Same key, other parameters: another database shares this Stripe account with the same
+        # keys. A person must look; a new refund from this database could collide again.
+        return (
+            "Stripe refused its idempotency key, which was already used for a different request: "
+            "most likely another database sharing this Stripe account without its own "
+            "STRIPE_IDEMPOTENCY_PREFIX. Needs a person to check Stripe and the settings."
+        )
+    if exc.code == "resource_missing":
+        return f"Not found at Stripe ({exc.stripe_message})."
+    return f"Stripe refused it: {exc.stripe_message}".rstrip(".") + "."
+
+
+def _unanswered_reason(exc: PaymentProviderError) -> str:
+    if exc.outcome == Outcome.UNSENT:
+        return f"Stripe could not be asked ({type(exc).__name__}); nothing was sent"
+    return f"no answer from Stripe ({type(exc).__name__}); it may have been made"
+
+
+# --- Settling: the one path that sends a refund again ---------------------------------------------
+
+
+def refund_settle(*, refund_id: int) -> Refund:
+    """Find out what became of a refund Stripe has not confirmed, and send it if it was not made.
+
+    Does nothing while a send of it may still be in flight (Stripe may yet act on it). Otherwise
+    claims it (so that a concurrent settler leaves it alone), lists the PaymentIntent's refunds at
+    Stripe and records them (ours is matched by the id in its metadata); if Stripe still has no
+    refund of ours, sends it again with the same idempotency key. Returns the refund as it now is.
+    """
+    refund = Refund.objects.select_related("payment").get(pk=refund_id)
+    if not refund.is_unanswered:
+        return refund
+    now = timezone.now()
+    claimed = (
+        Refund.objects.filter(Refund.UNANSWERED, pk=refund_id)
+        .filter(Q(sent_at__isnull=True) | Q(sent_at__lt=now - in_flight_window()))
+        .update(sent_at=now)
+    )
+    if not claimed:
+        return refund  # a send may still be on its way: Stripe's answer or the webhook decides
+    try:
+        at_stripe = stripe_client.refund_list(
+            payment_intent_id=refund.payment.stripe_payment_intent_id
+        )
+    except PaymentProviderError as exc:
+        # Only a read failed: nothing was sent, so nothing can be in flight.
+        Refund.objects.filter(pk=refund_id).update(
+            sent_at=None, last_send_error=_unanswered_reason(exc), updated_at=timezone.now()
+        )
+        return Refund.objects.select_related("payment").get(pk=refund_id)
+    with transaction.atomic():
+        refunds_apply(lock_payment(payment_id=refund.payment_id), at_stripe)
+    refund = Refund.objects.select_related("payment").get(pk=refund_id)
+    if not refund.is_unanswered:
+        return refund  # Stripe had it (or Stripe's refunds leave no room for it)
+    Refund.objects.filter(pk=refund_id).update(send_count=F("send_count") + 1)
+    logger.info("refund %s: not at Stripe, sending it again (same key)", refund_id)
+    return _refund_send(refund_id)
+
+
+def refunds_settle_unanswered(*, now: datetime | None = None) -> tuple[list[str], list[str]]:
+    """The sweep: settle every refund Stripe has not confirmed and no send of which can still be
+    in flight, whatever the payment's age. Returns a line per refund settled or sent, and a line
+    per refund that is still waiting (Stripe failing again); safe to run twice at once."""
+    cutoff = (now or timezone.now()) - in_flight_window()
+    due = (
+        Refund.objects.filter(Refund.UNANSWERED)
+        .filter(Q(sent_at__isnull=True) | Q(sent_at__lt=cutoff))
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)
+    )
+    settled, waiting = [], []
+    for refund_id in list(due):
+        try:
+            refund = refund_settle(refund_id=refund_id)
+        except Exception as exc:  # one refund's trouble must not stop the sweep
+            logger.exception("sweep: refund %s could not be settled", refund_id)
+            waiting.append(f"refund #{refund_id}: not settled: {type(exc).__name__}: {exc}")
+            continue
+        if refund.is_unanswered:
+            waiting.append(f"refund #{refund.pk}: still waiting: {refund.last_send_error}")
+        else:
+            settled.append(
+                f"refund #{refund.pk} of payment #{refund.payment_id}: pending -> "
+                f"{refund.status} ({refund.stripe_refund_id or refund.failure_reason})"
+            )
+    return settled, waiting
+
+
+# --- Recording what Stripe holds ------------------------------------------------------------------
+
+
+def refunds_apply(payment: Payment, stripe_refunds: Iterable[Any]) -> list[Refund]:
+    """Record refunds as Stripe holds them, for a locked payment; returns the rows touched.
+
+    Matches by Stripe id, then by the local id we put in the refund's metadata (a refund whose
+    creation answer we never recorded); anything else was made outside the app (Stripe's
+    Dashboard) and is added. Then recomputes what has been refunded.
+    """
+    touched = []
+    for item in stripe_refunds:
+        facts = plain(item)
+        refund = Refund.objects.filter(stripe_refund_id=facts["id"]).first()
+        local_id = str((facts.get("metadata") or {}).get("refund_id") or "")
+        if refund is None and local_id.isdigit():
+            refund = Refund.objects.filter(
+                pk=int(local_id), payment=payment, stripe_refund_id=None
+            ).first()
+        heard_before = refund is not None and refund.stripe_refund_id is not None
+        if refund is None:
+            refund = Refund(
+                payment=payment,
+                reason=str(facts.get("reason") or "")
+                if facts.get("reason") in _STRIPE_REASONS
+                else "",
+                description="Refunded outside the app",
+                created_at=from_timestamp(facts.get("created")) or timezone.now(),
+            )
+        if refund.payment_id != payment.pk:
+            logger.warning("refund %s belongs to another payment; not applied", facts["id"])
+            continue
+        refund.stripe_refund_id = facts["id"]
+        refund.amount = money.from_minor_units(facts["amount"], payment.currency)
+        refund.status = transitions.refund_after(
+            refund.status, str(facts["status"]), heard_before=heard_before
+        )
+        if refund.status in (Refund.Status.FAILED, Refund.Status.CANCELED):
+            refund.failure_reason = (
+                facts.get("failure_reason") or refund.failure_reason or "Stripe reported it failed."
+            )
+        else:
+            refund.failure_reason = ""
+        refund.last_send_error = ""
+        refund.sent_at = None
+        refund.save()
+        touched.append(refund)
+    _refund_totals_update(payment)
+    return touched
+
+
+def _refund_totals_update(payment: Payment) -> None:
+    """Derive `amount_refunded` and the refund status from the refund rows (payment locked).
+
+    An unanswered refund that Stripe's own refunds leave no room for cannot have been made and
+    cannot be made later (transitions.refunds_that_cannot_exist): it fails and gives its amount
+    back, rather than pushing the books past the payment.
+    """
+    rows = list(
+        payment.refunds.filter(status__in=Refund.COUNTED_STATUSES)
+        .order_by("created_at", "pk")
+        .values_list("pk", "amount", "stripe_refund_id")
+    )
+    known = sum((amount for _, amount, stripe_id in rows if stripe_id), Decimal("0"))
+    unanswered = [
+        transitions.Unanswered(pk, amount) for pk, amount, stripe_id in rows if not stripe_id
+    ]
+    impossible = transitions.refunds_that_cannot_exist(payment.amount, known, unanswered)
+    if impossible:
+        Refund.objects.filter(Refund.UNANSWERED, pk__in=impossible).update(
+            status=Refund.Status.FAILED,
+            failure_reason="Stripe's refunds of this payment leave no room for it, so Stripe "
+            "cannot have made it.",
+            last_send_error="",
+            sent_at=None,
+            updated_at=timezone.now(),
+        )
+        logger.warning("payment %s: refunds %s cannot exist at Stripe", payment.pk, impossible)
+    payment.amount_refunded = known + sum(
+        (u.amount for u in unanswered if u.refund_id not in impossible), Decimal("0")
+    )
+    payment.status = transitions.payment_status_with_refunds(
+        payment.status, payment.amount, payment.amount_refunded
+    )
+    payment.save(update_fields=["amount_refunded", "status", "updated_at"])
