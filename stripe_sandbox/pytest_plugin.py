@@ -119,8 +119,9 @@ class StripeSandbox:
         self, method: str, path: str, kind: str, *, count: int = 1, seconds: float = 3.0
     ) -> Obj:
         """The next `count` calls matching `method` ("*" for any) and `path` (an fnmatch pattern
-        such as "/v1/payment_intents*") answer `kind`: "500", "429", or "hang" (wait `seconds`,
-        then run the request anyway, as a slow Stripe would after the client has given up)."""
+        such as "/v1/payment_intents*") answer `kind`: "500" or "429" (nothing runs), "hang"
+        (wait `seconds`, then run the request anyway, as a slow Stripe would after the client has
+        given up), or "lost" (run it, then answer 500: Stripe acted and the answer was lost)."""
         return self.control(
             "POST",
             "faults",
@@ -129,6 +130,10 @@ class StripeSandbox:
 
     def clear_faults(self) -> None:
         self.control("DELETE", "faults")
+
+    def expire_idempotency_keys(self) -> None:
+        """Forget every stored idempotency key, as once Stripe's 24 hours have passed."""
+        self.control("POST", "idempotency_keys/expire")
 
     # --- webhooks --------------------------------------------------------------------------------
     def add_webhook_endpoint(

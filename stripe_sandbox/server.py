@@ -287,7 +287,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 )
                 self.send_json(429, error.body(), headers)
                 return
-            time.sleep(fault.seconds)  # "hang": Stripe is slow; the request still runs after
+            if fault.kind == "hang":
+                time.sleep(fault.seconds)  # Stripe is slow; the request still runs after
         with store.lock:
             if store.generation != generation:
                 entry["status"] = 500
@@ -310,6 +311,16 @@ class SandboxHandler(BaseHTTPRequestHandler):
             headers.update(extra)
             if method == "POST":
                 store.save()
+        if fault is not None and fault.kind == "lost":
+            # The request ran (and its idempotent result is stored), but its answer is lost on
+            # the way back: the client sees a 500, as when Stripe fails after acting.
+            entry["status"] = 500
+            self.send_json(
+                500,
+                {"error": {"type": "api_error", "message": "An unknown error occurred"}},
+                headers,
+            )
+            return
         self.send_json(status, payload, headers)
 
     def run_api(
@@ -433,11 +444,16 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 store.request_log.clear()
                 return {"cleared": True}
             return {"object": "list", "data": list(store.request_log)}
+        if route == "idempotency_keys/expire" and method == "POST":
+            # As if Stripe's 24 hours had passed: a key sent again now runs its request anew.
+            forgotten = len(store.data["idempotency"])
+            store.data["idempotency"].clear()
+            return {"expired": forgotten}
         if route == "faults":
             if method == "POST":
                 kind = str(params.get("kind", "500"))
-                if kind not in ("500", "429", "hang"):
-                    raise invalid("kind must be 500, 429 or hang", param="kind")
+                if kind not in ("500", "429", "hang", "lost"):
+                    raise invalid("kind must be 500, 429, hang or lost", param="kind")
                 fault = Fault(
                     method=str(params.get("method", "*")).upper(),
                     path=str(params.get("path", "*")),
