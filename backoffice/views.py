@@ -363,6 +363,7 @@ def _render_payment(
         "order": payment.order,
         "customer": payment.user,
         "refunds": selectors.payment_refunds(payment=payment),
+        "attempts": selectors.payment_attempts(payment=payment),
         "events": selectors.payment_webhook_events(payment=payment),
         "amount_refundable": money.format_amount(payment.amount_refundable, payment.currency),
         "amount_refunded": money.format_amount(payment.amount_refunded, payment.currency),

@@ -68,6 +68,12 @@ def payment_detail(*, payment_id: int) -> Payment:
     return Payment.objects.select_related("order", "user").get(pk=payment_id)
 
 
+def payment_attempts(*, payment: Payment) -> QuerySet[Payment]:
+    """Every checkout attempt of the payment's order (one payment per PaymentIntent), first
+    first: the payment page's "Checkout attempts"."""
+    return Payment.objects.filter(order_id=payment.order_id).order_by("intent_attempt", "id")
+
+
 def payment_refunds(*, payment: Payment) -> QuerySet[Refund]:
     return payment.refunds.select_related("created_by").order_by("-created_at", "-id")
 

@@ -12,8 +12,13 @@ from pathlib import Path
 
 import pytest
 from django.db import connection, connections
+from hypothesis import settings as hypothesis_settings
 
 pytest_plugins = ["stripe_sandbox.pytest_plugin"]
+
+# `pytest --hypothesis-profile=money-long tests/payments/test_money_model.py`: the model-based
+# money test with many more examples and longer interleavings than CI's bounded run.
+hypothesis_settings.register_profile("money-long", max_examples=300, stateful_step_count=40)
 
 # The live server answers each request in a thread of its own; with persistent connections
 # (CONN_MAX_AGE) every such thread would leave one open, and PostgreSQL would then refuse to drop

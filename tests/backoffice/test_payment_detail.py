@@ -137,3 +137,44 @@ def test_refunds_are_shown_in_their_currency_precision(finance: Client):
     p = factories.payment(factories.order(total="1000", currency="JPY"))
     factories.refund(p, amount="300")
     assert "JPY 300" in finance.get(url(p)).content.decode()
+
+
+def test_it_shows_every_checkout_attempt_of_the_order(finance):
+    order = factories.order(total="20.00")
+    first = factories.payment(
+        order,
+        status="cancelled",
+        stripe_payment_intent_id="pi_FIRST",
+        failure_code="insufficient_funds",
+        failure_message="Your card has insufficient funds.",
+    )
+    second = Payment.objects.create(
+        order=order,
+        user=order.user,
+        amount=order.total,
+        stripe_payment_intent_id="pi_SECOND",
+        intent_attempt=2,
+        status="succeeded",
+        card_brand="visa",
+        card_last4="4242",
+    )
+    html = finance.get(url(second)).content.decode()
+    attempts = html[html.index('data-testid="payment-attempts"') :]
+    assert "pi_FIRST" in attempts and "pi_SECOND" in attempts
+    assert "insufficient_funds" in attempts  # the cancelled attempt's reason, in its row
+    assert f'href="{url(first)}"' in attempts
+    # The current state shows only what is current: no red failure beside "Succeeded".
+    assert "error-text" not in html[: html.index('data-testid="payment-attempts"')]
+
+
+def test_a_refund_waiting_for_stripe_says_its_amount_is_held(finance, paid):
+    factories.refund(
+        paid,
+        amount="10.00",
+        status="pending",
+        stripe_refund_id=None,
+        last_send_error="no answer from Stripe (ProviderUnavailable); it may have been made",
+    )
+    html = finance.get(url(paid)).content.decode()
+    assert "Waiting for Stripe" in html
+    assert "Amount held until Stripe answers: no answer from Stripe" in html

@@ -131,3 +131,22 @@ def test_reconcile_goes_on_past_a_payment_stripe_fails_for(stripe_sandbox, setti
     assert statuses == ["refunded", "succeeded"]  # one repaired, one left for the next run
     run("reconcile_payments", "--since", "1d")
     assert set(Payment.objects.values_list("status", flat=True)) == {"refunded"}
+
+
+def test_the_demos_failed_webhook_events_replay_for_real():
+    call_command("seed_demo", "--payments", "600", "--allow-production", stdout=StringIO())
+    failed = StripeWebhookEvent.objects.filter(status="failed")
+    assert failed.exists()
+    assert not failed.filter(processed_at__isnull=False).exists()
+    output = run("replay_webhook_events", "--failed")
+    assert "failed" not in output.split("Replayed")[-1]
+    assert not StripeWebhookEvent.objects.filter(status="failed").exists()
+
+
+def test_a_replay_that_fails_again_is_not_stamped_processed(failed_event, stripe_sandbox):
+    stripe_sandbox.inject_fault("GET", "/v1/refunds", kind="500", count=1)
+    with pytest.raises(CommandError, match="still fail"):
+        run("replay_webhook_events", "--failed")
+    row = StripeWebhookEvent.objects.get()
+    assert (row.status, row.processed, row.processed_at) == ("failed", False, None)
+    assert row.processing_error.startswith("ProviderUnavailable")

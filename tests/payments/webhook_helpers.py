@@ -57,3 +57,14 @@ def charge(payment, **fields: Any) -> dict[str, Any]:
         "payment_intent": payment.stripe_payment_intent_id,
         **fields,
     }
+
+
+def sandbox_events(sandbox, type_: str, object_id: str | None = None) -> list[dict[str, Any]]:
+    """The events the Stripe stand-in recorded of a type (oldest first), optionally only those
+    about one object: what Stripe would deliver, for tests that deliver them in their own order."""
+    status, body, _ = sandbox.api("GET", "/v1/events", {"type": type_, "limit": 100})
+    assert status == 200, body
+    found = [e for e in reversed(body["data"]) if e["type"] == type_]
+    if object_id is not None:
+        found = [e for e in found if e["data"]["object"]["id"] == object_id]
+    return found
