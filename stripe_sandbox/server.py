@@ -26,6 +26,8 @@ from .webhooks import WebhookWorker
 
 logger = logging.getLogger("stripe_sandbox")
 STATIC = Path(__file__).parent / "static"
+# Stripe's answer when it failed: whether the request ran is not said.
+API_ERROR_500 = {"error": {"type": "api_error", "message": "An unknown error occurred"}}
 Obj = dict[str, Any]
 
 
@@ -271,11 +273,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             entry["fault"] = fault.kind
             if fault.kind == "500":
                 entry["status"] = 500
-                self.send_json(
-                    500,
-                    {"error": {"type": "api_error", "message": "An unknown error occurred"}},
-                    headers,
-                )
+                self.send_json(500, API_ERROR_500, headers)
                 return
             if fault.kind == "429":
                 entry["status"] = 429
@@ -315,11 +313,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             # The request ran (and its idempotent result is stored), but its answer is lost on
             # the way back: the client sees a 500, as when Stripe fails after acting.
             entry["status"] = 500
-            self.send_json(
-                500,
-                {"error": {"type": "api_error", "message": "An unknown error occurred"}},
-                headers,
-            )
+            self.send_json(500, API_ERROR_500, headers)
             return
         self.send_json(status, payload, headers)
 

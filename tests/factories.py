@@ -23,6 +23,17 @@ def user(username: str | None = None, *, group: str | None = None, **fields) -> 
     return u
 
 
+def api_client(owner: CustomUser):
+    """An API client that sends `owner`'s token, as the checkout page (or a script) does."""
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=owner)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
 def order(
     owner: CustomUser | None = None,
     *,

@@ -17,12 +17,6 @@ pytestmark = pytest.mark.django_db
 CREATE = "/api/payments/payments/create_payment_intent/"
 
 
-def api_for(user: CustomUser) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
-
-
 @pytest.fixture
 def alice() -> CustomUser:
     return factories.user("alice")
@@ -30,7 +24,7 @@ def alice() -> CustomUser:
 
 @pytest.fixture
 def api(alice) -> APIClient:
-    return api_for(alice)
+    return factories.api_client(alice)
 
 
 def pay(stripe_sandbox, api, order, card: str | None = None, pm: str = "pm_card_visa"):

@@ -5,8 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from payments.models import Payment, Refund
 from tests import factories
@@ -16,12 +14,6 @@ pytestmark = pytest.mark.django_db
 CREATE = "/api/payments/refunds/create_refund/"
 
 
-def api_for(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
-
-
 @pytest.fixture
 def customer():
     return factories.user("alice")
@@ -29,7 +21,7 @@ def customer():
 
 @pytest.fixture
 def finance():
-    return api_for(factories.user("fiona", group="Finance"))
+    return factories.api_client(factories.user("fiona", group="Finance"))
 
 
 @pytest.fixture
@@ -112,7 +104,7 @@ def test_unknown_reason_is_a_400(stripe_sandbox, finance, paid):
 
 
 def test_a_customer_may_not_refund(stripe_sandbox, customer, paid):
-    response = api_for(customer).post(CREATE, {"payment_id": paid.pk}, format="json")
+    response = factories.api_client(customer).post(CREATE, {"payment_id": paid.pk}, format="json")
     assert response.status_code == 403
     assert not Refund.objects.exists()
 
@@ -191,7 +183,7 @@ def test_stripe_not_answering_keeps_the_refund_pending_and_a_retry_finishes_it(
     assert paid.amount_refunded == Decimal("10.00")  # held: Stripe may have made it
 
     # A customer's status check only reads: it sends nothing to Stripe's refunds.
-    api_for(customer).get(f"/api/payments/payments/{paid.pk}/status/")
+    factories.api_client(customer).get(f"/api/payments/payments/{paid.pk}/status/")
     assert len(stripe_sandbox.requests_log(method="POST", path="/v1/refunds")) == 1
 
     # Once no request can still be waiting on Stripe, the same request asks Stripe again with
@@ -237,7 +229,7 @@ def test_customers_list_refunds_of_their_own_payments(stripe_sandbox, finance, p
     finance.post(CREATE, {"payment_id": paid.pk, "amount": "5"}, format="json")
     other = factories.paid_payment(stripe_sandbox, factories.user("bob"))
     finance.post(CREATE, {"payment_id": other.pk, "amount": "5"}, format="json")
-    mine = api_for(customer).get("/api/payments/refunds/").json()["results"]
+    mine = factories.api_client(customer).get("/api/payments/refunds/").json()["results"]
     assert [r["payment_id"] for r in mine] == [paid.pk]
     everything = finance.get("/api/payments/refunds/").json()["results"]
     assert {r["payment_id"] for r in everything} == {paid.pk, other.pk}

@@ -8,7 +8,6 @@ import threading
 import pytest
 from django.db import connection
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from payments import services
@@ -29,12 +28,6 @@ def _secret(settings, request):
     settings.STRIPE_WEBHOOK_SECRETS = [SECRET]
 
 
-def api_for(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
-
-
 def start(api: APIClient, order: Order) -> dict:
     response = api.post(CREATE, {"order_id": order.pk}, format="json")
     assert response.status_code == 200, response.json()
@@ -45,7 +38,7 @@ def start(api: APIClient, order: Order) -> dict:
 @pytest.mark.django_db
 def test_an_old_attempts_cancellation_never_lands_on_the_new_attempt(stripe_sandbox):
     order = factories.order(total="30.00")
-    api = api_for(order.user)
+    api = factories.api_client(order.user)
     first = start(api, order)
     stripe_sandbox.api("POST", f"/v1/payment_intents/{first['payment_intent_id']}/cancel")
     second = start(api, order)  # the next attempt: a new PaymentIntent, a new payment
@@ -86,7 +79,7 @@ def test_a_late_cancellation_racing_the_next_checkout_leaves_the_new_attempt_pay
 ):
     for _ in range(3):
         order = factories.order(total="30.00")
-        api = api_for(order.user)
+        api = factories.api_client(order.user)
         first = start(api, order)
         stripe_sandbox.api("POST", f"/v1/payment_intents/{first['payment_intent_id']}/cancel")
         (canceled,) = sandbox_events(
@@ -156,7 +149,7 @@ def test_a_bank_transfer_processing_then_failing_within_a_second_ends_failed(cli
 @pytest.mark.django_db
 def test_a_payment_that_succeeds_after_a_decline_shows_no_failure(stripe_sandbox):
     order = factories.order(total="30.00")
-    started = start(api_for(order.user), order)
+    started = start(factories.api_client(order.user), order)
     pi = started["payment_intent_id"]
     status, _ = stripe_sandbox.confirm_payment_intent(pi, "pm_card_chargeDeclinedInsufficientFunds")
     assert status == 402

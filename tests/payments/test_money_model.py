@@ -50,7 +50,6 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from payments import money
@@ -471,12 +470,6 @@ def _refund_id_in(error_body: dict[str, Any]) -> int | None:
 CONTEXT: dict[str, Any] = {}
 
 
-def _api_for(user: CustomUser) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
-
-
 def test_money_stays_right_under_every_fault_and_retry(stripe_sandbox, settings, monkeypatch):
     settings.STRIPE_TIMEOUT_SECONDS = TIMEOUT
     settings.STRIPE_MAX_NETWORK_RETRIES = 1
@@ -495,9 +488,9 @@ def test_money_stays_right_under_every_fault_and_retry(stripe_sandbox, settings,
     CONTEXT.update(
         sandbox=stripe_sandbox,
         customer=customer,
-        shopper=_api_for(customer),
-        finance_api=_api_for(finance_user),
-        finance_b_api=_api_for(factories.user("gus", group="Finance")),
+        shopper=factories.api_client(customer),
+        finance_api=factories.api_client(finance_user),
+        finance_b_api=factories.api_client(factories.user("gus", group="Finance")),
         browser=browser,
     )
     run_state_machine_as_test(MoneyMachine, settings=settings_for_run())

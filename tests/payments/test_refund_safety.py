@@ -16,7 +16,6 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from payments import stripe_client
@@ -29,12 +28,6 @@ pytestmark = pytest.mark.django_db
 CREATE = "/api/payments/refunds/create_refund/"
 
 
-def api_for(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
-
-
 @pytest.fixture
 def fiona():
     return factories.user("fiona", group="Finance")
@@ -42,7 +35,7 @@ def fiona():
 
 @pytest.fixture
 def finance(fiona) -> APIClient:
-    return api_for(fiona)
+    return factories.api_client(fiona)
 
 
 @pytest.fixture
@@ -305,7 +298,7 @@ def test_an_idempotency_key_used_by_another_database_is_an_error_for_a_person(
 
 # 11 ---------------------------------------------------------------------------------------------
 def test_idempotency_keys_belong_to_their_caller(stripe_sandbox, finance, fiona, paid):
-    other = api_for(factories.user("gus", group="Finance"))
+    other = factories.api_client(factories.user("gus", group="Finance"))
     body = {"payment_id": paid.pk, "amount": "10.00", "reason": "duplicate"}
     mine = finance.post(CREATE, body, format="json", HTTP_IDEMPOTENCY_KEY="1")
     theirs = other.post(CREATE, body, format="json", HTTP_IDEMPOTENCY_KEY="1")
