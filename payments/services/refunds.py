@@ -23,6 +23,7 @@ a later, older answer never undoes it.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -117,8 +118,30 @@ def refund_create(
         else:
             _check_same_refund(first, payment, amount, reason)
     if first is not None:
+        _wait_for_a_send_under_way(first.pk)
         return refund_answer(refund_settle(refund_id=first.pk))
     return refund_answer(_refund_send(refund.pk))
+
+
+# How long a repeated request (a double click) waits for the first one's send to come back.
+REPEAT_WAIT_SECONDS = 5.0
+
+
+def _wait_for_a_send_under_way(refund_id: int) -> None:
+    """A second click while the first request is still talking to Stripe: wait a moment for its
+    outcome, so that the second answers what happened rather than "not known yet"."""
+    deadline = time.monotonic() + REPEAT_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        refund = Refund.objects.get(pk=refund_id)
+        under_way = (
+            refund.is_unanswered
+            and refund.sent_at is not None
+            and not refund.last_send_error  # no outcome recorded for the latest send yet
+            and refund.sent_at > timezone.now() - in_flight_window()
+        )
+        if not under_way:
+            return
+        time.sleep(0.1)
 
 
 def refund_answer(refund: Refund) -> Refund:
@@ -343,7 +366,7 @@ def refund_settle(*, refund_id: int) -> Refund:
     claimed = (
         Refund.objects.filter(Refund.UNANSWERED, pk=refund_id)
         .filter(Q(sent_at__isnull=True) | Q(sent_at__lt=now - in_flight_window()))
-        .update(sent_at=now)
+        .update(sent_at=now, last_send_error="")
     )
     if not claimed:
         return refund  # a send may still be on its way: Stripe's answer or the webhook decides
