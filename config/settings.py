@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "django_tables2",
     "django_filters",
     "csp",
+    "axes",
     "shop",
     "payments",
     "backoffice",
@@ -72,6 +73,14 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout answer.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes first: it refuses a locked-out user (and IP) before a password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -124,6 +133,75 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
+# --- Cache: Redis when REDIS_URL is set (production: throttles and the dashboard's figures hold
+# across workers and servers); this process's memory otherwise (the demo, one process).
+REDIS_URL = env.str("REDIS_URL", default="")
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="payments"),
+            "OPTIONS": {"socket_timeout": 2, "socket_connect_timeout": 2},
+        }
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
+# --- Work off the request path: Celery, with Redis as the broker -------------------------------
+# Without CELERY_BROKER_URL (the demo) there is no worker: webhooks are applied inside their
+# request, as before, and periodic jobs are run by hand (the management commands).
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_IGNORE_RESULT = True
+# A task is acknowledged when done, and given back if its worker dies: killed mid-event, the
+# event is applied by another worker (applying is idempotent).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# The webhook answers quickly even when Redis is down: a publish that fails is left to the
+# stale-event sweep (the event row is committed first).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_timeout": 5,
+    "socket_connect_timeout": 2,
+    "visibility_timeout": 3600,
+}
+# Scheduled jobs (celery beat); each is safe when two beat or worker hosts run it at once.
+PAYMENTS_RECONCILE_EVERY_SECONDS = env.float("PAYMENTS_RECONCILE_EVERY_SECONDS", default=900)
+PAYMENTS_RECONCILE_DAYS = env.float("PAYMENTS_RECONCILE_DAYS", default=3)
+PAYMENTS_SWEEP_EVERY_SECONDS = env.float("PAYMENTS_SWEEP_EVERY_SECONDS", default=60)
+# An event due this long ago and still not applied (a lost wake-up, a worker killed while it held
+# the event) is taken up again by the sweep; also how long a worker's claim on an event lasts.
+PAYMENTS_EVENT_REQUEUE_AFTER_SECONDS = env.float("PAYMENTS_EVENT_REQUEUE_AFTER_SECONDS", default=60)
+CELERY_BEAT_SCHEDULE = {
+    "reconcile-recent-payments": {
+        "task": "payments.tasks.payments_reconcile_recent",
+        "schedule": PAYMENTS_RECONCILE_EVERY_SECONDS,
+    },
+    "settle-unanswered-refunds": {
+        "task": "payments.tasks.refunds_settle",
+        "schedule": PAYMENTS_SWEEP_EVERY_SECONDS,
+    },
+    "sweep-stale-webhook-events": {
+        "task": "payments.tasks.webhook_events_sweep",
+        "schedule": PAYMENTS_SWEEP_EVERY_SECONDS,
+    },
+}
+# A customer's status check answers from the database unless the payment is not final and was
+# last synced from Stripe longer ago than this; then one Stripe call serves concurrent checks.
+PAYMENTS_STATUS_FRESH_SECONDS = env.float("PAYMENTS_STATUS_FRESH_SECONDS", default=5)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "shop.CustomUser"
 
@@ -133,6 +211,22 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# --- Clients behind proxies, brute-force protection --------------------------------------------
+# How many proxies in front of the app append to X-Forwarded-For (a load balancer: 1). With 0 the
+# client is REMOTE_ADDR and X-Forwarded-For is ignored, since anyone can send one.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+# Every login form (/accounts/login/, /admin/login/) and the API's token endpoint: after
+# AXES_FAILURE_LIMIT wrong passwords for one username from one address, both are locked out for
+# AXES_COOLOFF_MINUTES (attempts are kept in the database, so every server agrees).
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_MINUTES", default=15.0) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "config.client_ip.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+AXES_VERBOSE = False
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/backoffice/"
@@ -200,7 +294,9 @@ STRIPE_WEBHOOK_SECRETS = [
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 # Where a checkout page loads Stripe.js from: Stripe's own in production, the stand-in's offline.
 STRIPE_JS_URL = env.str("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
-STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=20.0)
+# With the retries, a request may wait on Stripe for up to stripe_client.worst_case_seconds():
+# gunicorn.conf.py gives a worker longer than that, so a slow Stripe is a 503, not a killed worker.
+STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=10.0)
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
 # Prefixed to every idempotency key sent to Stripe: give each database (developer, staging)
 # sharing one Stripe account its own, or "order-1-pi-1" from two databases would collide.
@@ -228,6 +324,9 @@ REST_FRAMEWORK = {
         "payment-status": env.str("THROTTLE_PAYMENT_STATUS", default="60/minute"),
     },
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # The throttles' client: REMOTE_ADDR, or the address the outermost of NUM_PROXIES saw (never
+    # a client-supplied X-Forwarded-For); counted in the shared cache.
+    "NUM_PROXIES": NUM_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Payments API",

@@ -257,6 +257,11 @@ class StripeWebhookEvent(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True)
     processing_error = models.TextField(blank=True, default="")
     delivery_count = models.PositiveIntegerField(default=1)
+    # Applying it off the request path (payments.tasks): how many times it was tried, and when
+    # it is next due (null once done, or when a person must look). The stale-event sweep queues
+    # again what is overdue, so an event is never lost between the database and the broker.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "Stripe webhook event"
@@ -275,6 +280,12 @@ class StripeWebhookEvent(models.Model):
                 fields=["event_type", "-received_at", "-id"], name="payments_evt_type_received"
             ),
             models.Index(fields=["payment", "stripe_created_at"], name="payments_evt_payment"),
+            # The stale-event sweep: a small set (what is not applied yet) at any size.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status__in=["pending", "failed"], next_attempt_at__isnull=False),
+                name="payments_evt_due",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -25,6 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
+from config.client_ip import lockout_response
 from payments import selectors, services
 from payments.api import serializers as s
 from payments.models import Payment, Refund
@@ -40,10 +41,20 @@ def _caller(request: Request) -> CustomUser:
 
 
 class ObtainTokenView(ObtainAuthToken):
-    """POST username and password, get the token for `Authorization: Token ...` (throttled)."""
+    """POST username and password, get the token for `Authorization: Token ...` (throttled, and
+    locked out after a few wrong passwords, like every login: django-axes)."""
 
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth-token"
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().post(request, *args, **kwargs)
+        except BadRequest:
+            # django-axes marks the request it refused; its middleware sees only Django's.
+            if getattr(request, "axes_locked_out", False):
+                return lockout_response(request._request)
+            raise
 
 
 class CanRefund(permissions.BasePermission):
@@ -129,8 +140,11 @@ class PaymentViewSet(viewsets.ReadOnlyModelViewSet):
         throttle_scope="payment-status",
     )
     def confirm(self, request: Request, pk: str) -> Response:
-        """Fetch the payment's state from Stripe, record it, and answer the payment."""
-        payment = services.payment_sync_from_stripe(payment_id=self.get_object().pk)
+        """Call once after Stripe.js confirmed: asks Stripe (unless the payment is final), records
+        what it says, and answers the payment. Concurrent calls share one Stripe call."""
+        payment = services.payment_status_check(
+            payment_id=self.get_object().pk, just_confirmed=True
+        )
         return Response(s.PaymentSerializer(payment).data)
 
     @extend_schema(responses={200: s.PaymentStatusSerializer, **ERRORS})
@@ -142,8 +156,10 @@ class PaymentViewSet(viewsets.ReadOnlyModelViewSet):
         throttle_scope="payment-status",
     )
     def payment_status(self, request: Request, pk: str) -> Response:
-        """Fetch the payment's state from Stripe, record it, and answer its status."""
-        payment = services.payment_sync_from_stripe(payment_id=self.get_object().pk)
+        """The payment's status, for polling: from our records, which Stripe's webhooks keep
+        current; asked of Stripe only when the last word on a payment that is not final is more
+        than a few seconds old."""
+        payment = services.payment_status_check(payment_id=self.get_object().pk)
         return Response(s.PaymentStatusSerializer(payment).data)
 
     @extend_schema(responses={200: s.ConfigSerializer})

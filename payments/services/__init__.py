@@ -42,7 +42,11 @@ from payments.services.errors import (
     WebhookProcessingFailed,
 )
 from payments.services.intents import payment_apply_charge, payment_apply_intent
-from payments.services.reconcile import payment_sync_from_stripe, payments_reconcile
+from payments.services.reconcile import (
+    payment_status_check,
+    payment_sync_from_stripe,
+    payments_reconcile,
+)
 from payments.services.refunds import (
     in_flight_window,
     refund_answer,
@@ -55,6 +59,8 @@ from payments.services.webhooks import (
     webhook_event_process,
     webhook_event_receive,
     webhook_event_replay,
+    webhook_events_apply_due,
+    webhook_events_next_due,
 )
 
 __all__ = [
@@ -76,6 +82,7 @@ __all__ = [
     "payment_apply_charge",
     "payment_apply_intent",
     "payment_intent_create",
+    "payment_status_check",
     "payment_sync_from_stripe",
     "payments_reconcile",
     "refund_answer",
@@ -86,4 +93,6 @@ __all__ = [
     "webhook_event_process",
     "webhook_event_receive",
     "webhook_event_replay",
+    "webhook_events_apply_due",
+    "webhook_events_next_due",
 ]

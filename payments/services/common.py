@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 
 from payments.models import Payment
 from shop.models import Order
@@ -51,3 +54,23 @@ def lock_payment_of_intent(intent_id: str) -> Payment | None:
         Payment.objects.filter(stripe_payment_intent_id=intent_id).values_list("pk", flat=True)
     ).first()
     return None if payment_id is None else lock_payment(payment_id=payment_id)
+
+
+@contextmanager
+def exclusive(name: str) -> Iterator[bool]:
+    """Whether this process may run the job `name` now: on PostgreSQL a session advisory lock,
+    held until the block ends, so two hosts never run it at once (the other gets False). On
+    SQLite (one demo process) always True."""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        (mine,) = cursor.fetchone()
+    try:
+        yield bool(mine)
+    finally:
+        if mine:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])

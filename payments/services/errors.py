@@ -77,4 +77,10 @@ class RefundPending(RefundError):
 
 
 class WebhookProcessingFailed(ServiceError):
-    """Applying an event raised; the event is kept as failed and Stripe should retry (500)."""
+    """Applying an event raised; the event is kept as failed. `retry_in`: seconds until it is
+    due again (None: it has failed for good and needs a person to replay it). Inside a webhook
+    request (no worker) the answer is a 500, so Stripe retries."""
+
+    def __init__(self, message: str, *, retry_in: float | None) -> None:
+        super().__init__(message)
+        self.retry_in = retry_in

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+import time
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -49,6 +52,44 @@ def payment_sync_from_stripe(
         if settle_refunds:
             for refund_id in payment.refunds.filter(Refund.UNANSWERED).values_list("pk", flat=True):
                 refund_settle(refund_id=refund_id)
+    return Payment.objects.select_related("order", "user").get(pk=payment_id)
+
+
+def payment_status_check(*, payment_id: int, just_confirmed: bool = False) -> Payment:
+    """A customer's status check: the database's answer, unless the payment is not final and was
+    last synced from Stripe longer ago than PAYMENTS_STATUS_FRESH_SECONDS (or, `just_confirmed`,
+    the customer has just confirmed it in the browser: the API's confirm, called once after
+    Stripe.js). Then one Stripe call, shared by the checks that arrive meanwhile (they wait for
+    its answer), so polling customers do not spend the rate budget refunds need. Never settles
+    refunds (that is finance's and the sweep's)."""
+    asked_at = timezone.now()
+    fresh_for = 0.0 if just_confirmed else float(settings.PAYMENTS_STATUS_FRESH_SECONDS)
+
+    def current() -> Payment | None:
+        payment = Payment.objects.select_related("order", "user").get(pk=payment_id)
+        if payment.status in (*transitions.PAID, transitions.CANCELLED):
+            return payment
+        synced = payment.stripe_synced_at
+        return (
+            payment
+            if synced is not None and synced > asked_at - timedelta(seconds=fresh_for)
+            else None
+        )
+
+    answer = current()
+    if answer is not None:
+        return answer
+    key = f"payments:status-sync:{payment_id}"
+    wait = stripe_client.worst_case_seconds() + 1
+    if cache.add(key, 1, timeout=wait):
+        try:
+            # Another check may have asked Stripe between our read and our turn.
+            return current() or payment_sync_from_stripe(payment_id=payment_id)
+        finally:
+            cache.delete(key)
+    deadline = time.monotonic() + wait
+    while cache.get(key) is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
     return Payment.objects.select_related("order", "user").get(pk=payment_id)
 
 

@@ -29,7 +29,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -62,10 +61,9 @@ _STRIPE_REASONS: dict[str, stripe_client.RefundReason] = {
 
 
 def in_flight_window() -> timedelta:
-    """The longest a send can still be on its way to Stripe (every retry timing out): until then
-    a refund is left alone, since Stripe may yet act on it."""
-    attempts = int(settings.STRIPE_MAX_NETWORK_RETRIES) + 1
-    return timedelta(seconds=float(settings.STRIPE_TIMEOUT_SECONDS) * attempts + 5)
+    """The longest a send can still be on its way to Stripe (every retry timing out), and a
+    margin: until then a refund is left alone, since Stripe may yet act on it."""
+    return timedelta(seconds=stripe_client.worst_case_seconds() + 5)
 
 
 # --- Asking for a refund ----------------------------------------------------------------------

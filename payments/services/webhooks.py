@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import random
 from collections.abc import Mapping
+from contextlib import suppress
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from payments import stripe_client
+from payments import queue, stripe_client
 from payments.models import Payment, StripeWebhookEvent
 from payments.services.common import from_timestamp, lock_payment_of_intent, plain
 from payments.services.errors import WebhookProcessingFailed
@@ -57,29 +62,71 @@ def _without_client_secret(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def webhook_event_receive(*, event: Any) -> StripeWebhookEvent:
-    """Record a verified event once, and apply it unless a copy already was.
+    """Record a verified event once, then have it applied unless a copy already was.
 
-    A repeated delivery only counts the delivery. A copy of an event that failed (or was never
-    finished) is applied again: that is Stripe's retry doing its job. Raises
-    `WebhookProcessingFailed` when applying raises.
+    With a worker (CELERY_BROKER_URL) the event table is the queue: the row is stored due now,
+    the worker is woken once the row is committed (payments.queue), and the row is returned as it
+    is (pending): the webhook answers at once, and no Stripe call happens in the request. Without
+    one (the demo) it is applied here, as before, and `WebhookProcessingFailed` is raised when
+    applying raises, so that Stripe retries. A repeated delivery only counts the delivery; a copy
+    of an event not applied yet is applied (or the worker woken) again.
     """
     data = _without_client_secret(plain(event))
+    row, created = _record(data)
+    if not created and row.status in _DONE:
+        return row
+    if queue.inline():
+        return webhook_event_process(event_id=row.pk)
+    queue.webhook_events_due()
+    return row
+
+
+def _record(data: dict[str, Any]) -> tuple[StripeWebhookEvent, bool]:
+    """Store a verified event, or count one more delivery of it: one statement on PostgreSQL
+    (an upsert), so that intake is no slower than the least a webhook can do."""
     obj = _event_object(data)
-    row, created = StripeWebhookEvent.objects.get_or_create(
-        stripe_event_id=data["id"],
-        defaults={
-            "event_type": data.get("type", ""),
-            "data": data,
-            "stripe_object_id": obj.get("id", ""),
-            "livemode": bool(data.get("livemode")),
-            "stripe_created_at": from_timestamp(data.get("created")),
-        },
-    )
-    if not created:
-        StripeWebhookEvent.objects.filter(pk=row.pk).update(delivery_count=F("delivery_count") + 1)
-        if row.status in _DONE:
-            return row
-    return webhook_event_process(event_id=row.pk)
+    now = timezone.now()
+    fields = {
+        "event_type": data.get("type", ""),
+        "data": data,
+        "stripe_object_id": obj.get("id", ""),
+        "livemode": bool(data.get("livemode")),
+        "stripe_created_at": from_timestamp(data.get("created")),
+        "received_at": now,
+        "next_attempt_at": now,
+    }
+    if connection.vendor != "postgresql":
+        row, created = StripeWebhookEvent.objects.get_or_create(
+            stripe_event_id=data["id"], defaults=fields
+        )
+        if not created:
+            StripeWebhookEvent.objects.filter(pk=row.pk).update(
+                delivery_count=F("delivery_count") + 1
+            )
+        return row, created
+    table = connection.ops.quote_name(StripeWebhookEvent._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (stripe_event_id, event_type, data, processed, status, "  # noqa: S608 (our table's name)
+            "stripe_object_id, livemode, stripe_created_at, received_at, processing_error, "
+            "delivery_count, attempts, next_attempt_at) "
+            "VALUES (%s, %s, %s::jsonb, false, 'pending', %s, %s, %s, %s, '', 1, 0, %s) "
+            "ON CONFLICT (stripe_event_id) DO UPDATE "
+            f"SET delivery_count = {table}.delivery_count + 1 "
+            "RETURNING id, status, (xmax = 0)",
+            [
+                data["id"],
+                fields["event_type"],
+                json.dumps(data),
+                fields["stripe_object_id"],
+                fields["livemode"],
+                fields["stripe_created_at"],
+                now,
+                now,
+            ],
+        )
+        pk, status, created = cursor.fetchone()
+    return StripeWebhookEvent(pk=pk, stripe_event_id=data["id"], status=status), bool(created)
 
 
 def webhook_event_process(*, event_id: int, force: bool = False) -> StripeWebhookEvent:
@@ -126,6 +173,7 @@ def webhook_event_process(*, event_id: int, force: bool = False) -> StripeWebhoo
             return _webhook_event_finish(event_id, Outcome.PROCESSED, payment, force)
     except Exception as exc:
         logger.exception("webhook event %s (%s) failed", row.stripe_event_id, row.event_type)
+        retry_in = _retry_in(row.attempts + 1, exc)
         failed = StripeWebhookEvent.objects.filter(pk=event_id)
         if not force:  # a concurrent copy that did apply it keeps its outcome
             failed = failed.exclude(status__in=_DONE)
@@ -134,8 +182,82 @@ def webhook_event_process(*, event_id: int, force: bool = False) -> StripeWebhoo
             processed=False,
             processed_at=None,
             processing_error=f"{type(exc).__name__}: {exc}"[:2000],
+            attempts=F("attempts") + 1,
+            next_attempt_at=None if retry_in is None else timezone.now() + _seconds(retry_in),
         )
-        raise WebhookProcessingFailed(f"Event {row.stripe_event_id} could not be applied.") from exc
+        raise WebhookProcessingFailed(
+            f"Event {row.stripe_event_id} could not be applied.", retry_in=retry_in
+        ) from exc
+
+
+# An event that fails for another reason than Stripe being busy or away (a bug, a row that
+# cannot take it) is tried this many times, then left failed for a person to replay.
+MAX_ATTEMPTS = 5
+
+
+def _retry_in(attempts: int, exc: Exception) -> float | None:
+    """Seconds until a failed event is due again: exponential back-off (2 s, 4 s, ... 10 min) with
+    jitter. Stripe busy (429) or unreachable is retried for as long as it takes."""
+    transient = isinstance(exc, stripe_client.RateLimited | stripe_client.ProviderUnavailable)
+    if not transient and attempts >= MAX_ATTEMPTS:
+        return None
+    ceiling = min(600.0, 2.0**attempts)
+    return random.uniform(ceiling / 2, ceiling)
+
+
+def _seconds(value: float) -> timedelta:
+    return timedelta(seconds=value)
+
+
+def webhook_events_apply_due(*, batch: int = 50, now: datetime | None = None) -> int:
+    """Apply every event that is due (recorded, or failed and due for a retry): the worker's
+    loop. Claims a batch at a time (SKIP LOCKED, so workers share the work) by moving the claimed
+    events' due time PAYMENTS_EVENT_REQUEUE_AFTER_SECONDS ahead: if this worker dies, they are
+    due again then and another worker takes them. Returns how many were applied."""
+    applied = 0
+    while True:
+        claimed = _claim_due(batch, now=now)
+        if not claimed:
+            return applied
+        for event_id in claimed:
+            with suppress(WebhookProcessingFailed):  # kept failed, due again after back-off
+                webhook_event_process(event_id=event_id)
+                applied += 1
+
+
+def _due(now: datetime) -> Any:
+    return StripeWebhookEvent.objects.filter(
+        status__in=[StripeWebhookEvent.Status.PENDING, StripeWebhookEvent.Status.FAILED],
+        next_attempt_at__isnull=False,
+        next_attempt_at__lte=now,
+    )
+
+
+def _claim_due(batch: int, *, now: datetime | None = None) -> list[int]:
+    now = now or timezone.now()
+    until = now + _seconds(float(settings.PAYMENTS_EVENT_REQUEUE_AFTER_SECONDS))
+    with transaction.atomic():
+        ids = list(
+            _due(now)
+            .order_by("next_attempt_at")
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)[:batch]
+        )
+        StripeWebhookEvent.objects.filter(pk__in=ids).update(next_attempt_at=until)
+    return ids
+
+
+def webhook_events_next_due() -> datetime | None:
+    """When the next event not applied yet is due (a retry's back-off), if any."""
+    return (
+        StripeWebhookEvent.objects.filter(
+            status__in=[StripeWebhookEvent.Status.PENDING, StripeWebhookEvent.Status.FAILED],
+            next_attempt_at__isnull=False,
+        )
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
 
 
 def _webhook_event_finish(
@@ -149,10 +271,20 @@ def _webhook_event_finish(
         row.processed = True
         row.processed_at = timezone.now()
         row.processing_error = ""
+        row.attempts += 1
+        row.next_attempt_at = None
         if payment is not None:
             row.payment = payment
         row.save(
-            update_fields=["status", "processed", "processed_at", "processing_error", "payment"]
+            update_fields=[
+                "status",
+                "processed",
+                "processed_at",
+                "processing_error",
+                "payment",
+                "attempts",
+                "next_attempt_at",
+            ]
         )
         return row
 
