@@ -230,7 +230,8 @@ def test_each_seed_test_card_reaches_its_status(
         assert (confirmed["card_brand"], confirmed["card_last4"]) == ("visa", "4242")
 
 
-def test_three_d_secure_completes_or_fails(stripe_sandbox, api, alice):
+def test_three_d_secure_completes_or_fails(stripe_sandbox, api, alice, settings):
+    settings.PAYMENTS_STATUS_FRESH_SECONDS = 0  # each poll finds the last word stale
     done = pay(stripe_sandbox, api, factories.order(alice), card="4000002500003155")
     stripe_sandbox.complete_3ds(done["payment_intent_id"])
     url = f"/api/payments/payments/{done['payment_id']}/status/"
@@ -246,7 +247,8 @@ def test_three_d_secure_completes_or_fails(stripe_sandbox, api, alice):
     }
 
 
-def test_a_declined_payment_can_be_paid_with_another_card(stripe_sandbox, api, alice):
+def test_a_declined_payment_can_be_paid_with_another_card(stripe_sandbox, api, alice, settings):
+    settings.PAYMENTS_STATUS_FRESH_SECONDS = 0  # each poll finds the last word stale
     order = factories.order(alice)
     body = pay(stripe_sandbox, api, order, card="4000000000000002")
     assert api.get(f"/api/payments/payments/{body['payment_id']}/status/").json()["status"] == (
@@ -378,7 +380,8 @@ def test_a_bank_transfer_in_a_currency_without_one_is_a_conflict(stripe_sandbox,
     assert not stripe_sandbox.requests_log(method="POST")
 
 
-def test_a_bank_transfer_is_processing_until_the_funds_arrive(stripe_sandbox, api, alice):
+def test_a_bank_transfer_is_processing_until_the_funds_arrive(stripe_sandbox, api, alice, settings):
+    settings.PAYMENTS_STATUS_FRESH_SECONDS = 0  # each poll finds the last word stale
     order = factories.order(alice)
     body = api.post(
         CREATE, {"order_id": order.pk, "payment_method": "bank_transfer"}, format="json"
@@ -417,8 +420,9 @@ def test_not_found_has_the_documented_error_shape(api):
 
 def test_password_guessing_on_the_token_endpoint_is_throttled(alice, settings):
     client = APIClient()
+    # A different username each time: the per-account lockout (test_login_lockout) stays out.
     answers = [
-        client.post("/api/auth/token/", {"username": "alice", "password": f"guess{i}"}).status_code
+        client.post("/api/auth/token/", {"username": f"user{i}", "password": "guess"}).status_code
         for i in range(11)
     ]
     assert answers == [400] * 10 + [429]
@@ -442,3 +446,24 @@ def test_status_polling_is_throttled_per_client(stripe_sandbox, api, alice, sett
         assert [api.get(url).status_code for _ in range(4)] == [200, 200, 200, 429]
     finally:
         ScopedRateThrottle.THROTTLE_RATES = original
+
+
+def test_status_polls_read_our_records_until_the_last_word_is_stale(
+    stripe_sandbox, api, alice, settings
+):
+    body = pay(stripe_sandbox, api, factories.order(alice))  # paid at Stripe, no webhook yet
+    url = f"/api/payments/payments/{body['payment_id']}/status/"
+    stripe_sandbox.clear_requests_log()
+    assert [api.get(url).json()["status"] for _ in range(3)] == ["pending"] * 3
+    assert stripe_sandbox.requests_log(method="GET") == []  # no Stripe call for a fresh record
+    settings.PAYMENTS_STATUS_FRESH_SECONDS = 0  # a few seconds later
+    assert api.get(url).json()["status"] == "succeeded"
+    assert len(stripe_sandbox.requests_log(method="GET")) == 2  # the PaymentIntent, its refunds
+    assert api.get(url).json()["status"] == "succeeded"  # final: from our records
+    assert len(stripe_sandbox.requests_log(method="GET")) == 2
+
+
+def test_confirm_asks_stripe_right_after_the_customer_confirmed(stripe_sandbox, api, alice):
+    body = pay(stripe_sandbox, api, factories.order(alice))
+    confirmed = api.get(f"/api/payments/payments/{body['payment_id']}/confirm/").json()
+    assert confirmed["status"] == "succeeded"

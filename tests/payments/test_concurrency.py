@@ -97,3 +97,19 @@ def test_a_double_submitted_form_refunds_once(stripe_sandbox):
     paid.refresh_from_db()
     assert paid.amount_refunded == Decimal("25.00")
     assert len(stripe_sandbox.api("GET", "/v1/refunds")[1]["data"]) == 1
+
+
+def test_concurrent_status_polls_share_one_stripe_call(stripe_sandbox, settings):
+    settings.PAYMENTS_STATUS_FRESH_SECONDS = 0  # the last word is stale for every poll
+    order = factories.order(total="15.00")
+    payment, _ = services.payment_intent_create(
+        user=order.user, order_id=order.pk, payment_method="card"
+    )
+    stripe_sandbox.confirm_payment_intent(payment.stripe_payment_intent_id)  # no webhook
+    stripe_sandbox.clear_requests_log()
+    results = run_together(6, lambda i: services.payment_status_check(payment_id=payment.pk))
+    assert {r.status for r in results} == {"succeeded"}, results
+    retrieves = stripe_sandbox.requests_log(
+        method="GET", path=f"/v1/payment_intents/{payment.stripe_payment_intent_id}"
+    )
+    assert len(retrieves) == 1

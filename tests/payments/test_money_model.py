@@ -52,12 +52,11 @@ from hypothesis.stateful import (
 )
 from rest_framework.test import APIClient
 
-from payments import money
 from payments.models import Payment, Refund, StripeWebhookEvent
-from payments.services import transitions
 from shop.models import CustomUser, Order
 from tests import factories
 from tests.payments.webhook_helpers import SECRET, deliver
+from tests.stripe_truth import assert_books_match_stripe
 
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -419,35 +418,7 @@ class MoneyMachine(RuleBasedStateMachine):
     def _check_against_stripe(self) -> None:
         assert not self.server_errors, self.server_errors
         assert not Refund.objects.filter(Refund.UNANSWERED).exists()
-        made_for: dict[str, int] = {}
-        for p in Payment.objects.all():
-            pi = self.sandbox.api("GET", f"/v1/payment_intents/{p.stripe_payment_intent_id}")[1]
-            at_stripe = self.sandbox.api(
-                "GET", "/v1/refunds", {"payment_intent": pi["id"], "limit": 100}
-            )[1]["data"]
-            for r in at_stripe:
-                ours = r["metadata"].get("refund_id")
-                if ours:
-                    made_for[ours] = made_for.get(ours, 0) + 1
-            theirs = sorted(
-                (r["id"], money.from_minor_units(r["amount"], p.currency), r["status"])
-                for r in at_stripe
-            )
-            mine = sorted(
-                p.refunds.exclude(stripe_refund_id=None).values_list(
-                    "stripe_refund_id", "amount", "status"
-                )
-            )
-            assert mine == theirs, (p, mine, theirs)
-            counted = sum(r["amount"] for r in at_stripe if r["status"] in ("pending", "succeeded"))
-            assert counted <= pi["amount"]
-            # Not behind Stripe: the same facts, seen now, give the status the payment has.
-            expected = transitions.intent_facts(pi).status
-            if expected == transitions.SUCCEEDED:
-                expected = transitions.payment_status_with_refunds(
-                    expected, p.amount, p.amount_refunded
-                )
-            assert p.status == expected, (p, pi["status"])
+        made_for = assert_books_match_stripe(self.sandbox)
         # Each refund of ours is at Stripe at most once; a refund not made is never said made.
         assert all(n == 1 for n in made_for.values()), made_for
         for refund_id, status in self.answers:
