@@ -196,7 +196,10 @@ def webhook_event_list(request: HtmxHttpRequest) -> HttpResponse:
         template="backoffice/webhook_events.html",
         filterset=WebhookEventFilter(request.GET, queryset=selectors.webhook_event_list()),
         table_class=WebhookEventTable,
-        extra={"known_event_types": KNOWN_EVENT_TYPES},
+        extra={
+            "known_event_types": KNOWN_EVENT_TYPES,
+            "refusals": selectors.webhook_refusals_recent(),
+        },
     )
 
 

@@ -12,7 +12,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from payments.models import Payment, Refund, StripeWebhookEvent
+from payments.models import Payment, Refund, StripeWebhookEvent, StripeWebhookRefusal
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -124,5 +124,13 @@ class StripeWebhookEventAdmin(ReadOnlyAdmin):
     list_select_related = ["payment"]
     date_hierarchy = "received_at"
     search_fields = ["=stripe_event_id", "=stripe_object_id", "event_type"]
+    ordering = ["-received_at", "-id"]
+    show_full_result_count = False
+
+
+@admin.register(StripeWebhookRefusal)
+class StripeWebhookRefusalAdmin(ReadOnlyAdmin):
+    list_display = ["received_at", "reason", "stripe_event_id", "event_type", "body_bytes"]
+    search_fields = ["=stripe_event_id"]
     ordering = ["-received_at", "-id"]
     show_full_result_count = False

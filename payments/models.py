@@ -237,6 +237,8 @@ class StripeWebhookEvent(models.Model):
 
     stripe_event_id = models.CharField(max_length=255, unique=True)
     event_type = models.CharField(max_length=100)
+    # The API version Stripe rendered `data` at (the endpoint's, or the account's default).
+    api_version = models.CharField(max_length=64, blank=True, default="")
     data = models.JSONField()
     # True once the event needs nothing more from us (processed, ignored or unmatched).
     processed = models.BooleanField(default=False)
@@ -290,3 +292,26 @@ class StripeWebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.stripe_event_id}"
+
+
+class StripeWebhookRefusal(models.Model):
+    """A delivery whose signature verified but whose body is no event this app can store (a
+    field of the wrong type, an id too long, a NUL byte): answered 400 with the reason, and kept
+    here (without the body) so that someone can see that Stripe, or whoever holds the signing
+    secret, sent it."""
+
+    received_at = models.DateTimeField(default=timezone.now, editable=False)
+    reason = models.CharField(max_length=255)
+    # As much of them as fits, for finding the event in Stripe's Dashboard.
+    stripe_event_id = models.CharField(max_length=255, blank=True, default="")
+    event_type = models.CharField(max_length=100, blank=True, default="")
+    body_sha256 = models.CharField(max_length=64)
+    body_bytes = models.PositiveIntegerField()
+
+    class Meta:
+        verbose_name = "refused Stripe webhook"
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["-received_at", "-id"], name="payments_refusal_received")]
+
+    def __str__(self) -> str:
+        return f"refused {self.stripe_event_id or 'delivery'}: {self.reason}"

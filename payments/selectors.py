@@ -17,7 +17,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from payments.models import Payment, Refund, StripeWebhookEvent
+from payments.models import Payment, Refund, StripeWebhookEvent, StripeWebhookRefusal
 from shop.models import CustomUser
 
 
@@ -113,6 +113,12 @@ def refund_list() -> QuerySet[Refund]:
 def webhook_event_list() -> QuerySet[StripeWebhookEvent]:
     """Events for the list page: everything but the payload."""
     return StripeWebhookEvent.objects.defer("data").order_by("-received_at", "-id")
+
+
+def webhook_refusals_recent(*, days: int = 7, limit: int = 5) -> list[StripeWebhookRefusal]:
+    """Signed deliveries refused as malformed lately (newest first; a small table)."""
+    since = timezone.now() - dt.timedelta(days=days)
+    return list(StripeWebhookRefusal.objects.filter(received_at__gte=since)[:limit])
 
 
 def webhook_event_detail(*, event_id: int) -> StripeWebhookEvent:

@@ -46,6 +46,10 @@ from stripe.params import (
 
 from payments.money import normalize_currency, to_minor_units
 
+# The API version this SDK pins on every request, and so the one this code reads: events
+# rendered at another are not applied as they are (payments.services.webhooks).
+API_VERSION: str = stripe.api_version
+
 # Stripe's own default: a signature older than five minutes is a replay.
 WEBHOOK_TOLERANCE_SECONDS = 300
 

@@ -49,9 +49,11 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
         # Log why, never the payload: it may carry customer data.
         logger.warning("webhook refused: %s", exc)
         return _answer(400, "Invalid signature or payload.")
-    if not isinstance(data.get("id"), str) or not isinstance(data.get("type"), str):
-        logger.warning("webhook refused: signed payload is not an event")
-        return _answer(400, "Payload is not a Stripe event.")
+    problem = services.webhook_event_problem(data, payload)
+    if problem is not None:
+        services.webhook_refusal_record(payload=payload, data=data, reason=problem)
+        logger.warning("webhook refused: signed, but %s", problem)
+        return _answer(400, f"Signed, but not an event this endpoint takes: {problem}.")
     try:
         row = services.webhook_event_receive(event=data)
     except services.WebhookProcessingFailed as exc:

@@ -56,11 +56,13 @@ from payments.services.refunds import (
     refunds_settle_unanswered,
 )
 from payments.services.webhooks import (
+    webhook_event_problem,
     webhook_event_process,
     webhook_event_receive,
     webhook_event_replay,
     webhook_events_apply_due,
     webhook_events_next_due,
+    webhook_refusal_record,
 )
 
 __all__ = [
@@ -90,9 +92,11 @@ __all__ = [
     "refund_settle",
     "refunds_apply",
     "refunds_settle_unanswered",
+    "webhook_event_problem",
     "webhook_event_process",
     "webhook_event_receive",
     "webhook_event_replay",
     "webhook_events_apply_due",
     "webhook_events_next_due",
+    "webhook_refusal_record",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import random
@@ -16,7 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from payments import queue, stripe_client
-from payments.models import Payment, StripeWebhookEvent
+from payments.models import Payment, StripeWebhookEvent, StripeWebhookRefusal
 from payments.services.common import from_timestamp, lock_payment_of_intent, plain
 from payments.services.errors import WebhookProcessingFailed
 from payments.services.intents import INTENT_FIELDS, payment_apply_charge, payment_apply_intent
@@ -31,7 +32,9 @@ _PAYMENT_INTENT_EVENTS = {
     "payment_intent.processing",
 }
 _CHARGE_EVENTS = {"charge.succeeded", "charge.refunded"}
-_REFUND_EVENTS = {"charge.refund.updated"}
+# Since API 2024-10-28 the refund.* events cover refunds of every payment method;
+# charge.refund.updated only some. Both are applied (a refund's state only moves forward).
+_REFUND_EVENTS = {"charge.refund.updated", "refund.created", "refund.updated", "refund.failed"}
 HANDLED_EVENT_TYPES = _PAYMENT_INTENT_EVENTS | _CHARGE_EVENTS | _REFUND_EVENTS
 _DONE = (
     StripeWebhookEvent.Status.PROCESSED,
@@ -61,6 +64,53 @@ def _without_client_secret(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+# Stripe's events were all created after 2010 and before 2100; anything else is not one.
+_CREATED_RANGE = (1_262_304_000, 4_102_444_800)
+
+
+def webhook_event_problem(data: Any, payload: bytes) -> str | None:
+    """Why a verified body is no event this app can store, or None. Checked before anything is
+    written, so that a malformed event is a 400 with its reason, never a 500 that Stripe would
+    retry for three days."""
+    if b"\\u0000" in payload.lower() or b"\x00" in payload:
+        return "the event contains a NUL character"
+    if not isinstance(data, Mapping):
+        return "the event is not a JSON object"
+    event_id, event_type = data.get("id"), data.get("type")
+    if not isinstance(event_id, str) or not 1 <= len(event_id) <= 255:
+        return "`id` is not a string of 1 to 255 characters"
+    if not isinstance(event_type, str) or not 1 <= len(event_type) <= 100:
+        return "`type` is not a string of 1 to 100 characters"
+    created = data.get("created")
+    if not isinstance(created, int) or isinstance(created, bool):
+        return "`created` is not a Unix timestamp"
+    if not _CREATED_RANGE[0] <= created <= _CREATED_RANGE[1]:
+        return "`created` is not a time Stripe can have sent"
+    version = data.get("api_version")
+    if version is not None and (not isinstance(version, str) or len(version) > 64):
+        return "`api_version` is not a string of at most 64 characters"
+    inner = data.get("data")
+    if not isinstance(inner, Mapping) or not isinstance(inner.get("object"), Mapping):
+        return "`data.object` is not an object"
+    object_id = inner["object"].get("id")
+    if object_id is not None and (not isinstance(object_id, str) or len(object_id) > 255):
+        return "`data.object.id` is not a string of at most 255 characters"
+    return None
+
+
+def webhook_refusal_record(*, payload: bytes, data: Any, reason: str) -> StripeWebhookRefusal:
+    """Keep a trace of a signed delivery refused as malformed (never its body)."""
+    fields = data if isinstance(data, Mapping) else {}
+    event_id, event_type = fields.get("id"), fields.get("type")
+    return StripeWebhookRefusal.objects.create(
+        reason=reason[:255],
+        stripe_event_id=event_id[:255].replace("\x00", "") if isinstance(event_id, str) else "",
+        event_type=event_type[:100].replace("\x00", "") if isinstance(event_type, str) else "",
+        body_sha256=hashlib.sha256(payload).hexdigest(),
+        body_bytes=len(payload),
+    )
+
+
 def webhook_event_receive(*, event: Any) -> StripeWebhookEvent:
     """Record a verified event once, then have it applied unless a copy already was.
 
@@ -88,6 +138,7 @@ def _record(data: dict[str, Any]) -> tuple[StripeWebhookEvent, bool]:
     now = timezone.now()
     fields = {
         "event_type": data.get("type", ""),
+        "api_version": data.get("api_version") or "",
         "data": data,
         "stripe_object_id": obj.get("id", ""),
         "livemode": bool(data.get("livemode")),
@@ -107,16 +158,17 @@ def _record(data: dict[str, Any]) -> tuple[StripeWebhookEvent, bool]:
     table = connection.ops.quote_name(StripeWebhookEvent._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (stripe_event_id, event_type, data, processed, status, "  # noqa: S608 (our table's name)
-            "stripe_object_id, livemode, stripe_created_at, received_at, processing_error, "
-            "delivery_count, attempts, next_attempt_at) "
-            "VALUES (%s, %s, %s::jsonb, false, 'pending', %s, %s, %s, %s, '', 1, 0, %s) "
+            f"INSERT INTO {table} (stripe_event_id, event_type, api_version, data, processed, "  # noqa: S608 (our table's name)
+            "status, stripe_object_id, livemode, stripe_created_at, received_at, "
+            "processing_error, delivery_count, attempts, next_attempt_at) "
+            "VALUES (%s, %s, %s, %s::jsonb, false, 'pending', %s, %s, %s, %s, '', 1, 0, %s) "
             "ON CONFLICT (stripe_event_id) DO UPDATE "
             f"SET delivery_count = {table}.delivery_count + 1 "
             "RETURNING id, status, (xmax = 0)",
             [
                 data["id"],
                 fields["event_type"],
+                fields["api_version"],
                 json.dumps(data),
                 fields["stripe_object_id"],
                 fields["livemode"],
@@ -152,13 +204,24 @@ def webhook_event_process(*, event_id: int, force: bool = False) -> StripeWebhoo
         if row.event_type == "charge.refunded":
             # Recent API versions no longer embed a charge's refunds: ask Stripe for all of them.
             refunds = stripe_client.refund_list(payment_intent_id=str(pi_id))
+        pinned = not row.api_version or row.api_version == stripe_client.API_VERSION
+        if not pinned:
+            # Rendered at another API version (the endpoint's or the account's default): its
+            # fields need not mean what this code reads. Ask for the objects at ours instead.
+            observed_at = timezone.now()
+            intent = stripe_client.payment_intent_retrieve(str(pi_id))
+            refunds = stripe_client.refund_list(payment_intent_id=str(pi_id))
         with transaction.atomic():
             locked = StripeWebhookEvent.objects.select_for_update().get(pk=event_id)
             if locked.status in _DONE and not force:
                 return locked  # a concurrent copy applied it first
             payment = lock_payment_of_intent(str(pi_id))
             assert payment is not None  # payments are never deleted (PROTECT)
-            if row.event_type in _PAYMENT_INTENT_EVENTS:
+            if not pinned:
+                payment_apply_intent(payment, intent, observed_at=observed_at)
+                payment.save(update_fields=INTENT_FIELDS)
+                refunds_apply(payment, refunds or [])
+            elif row.event_type in _PAYMENT_INTENT_EVENTS:
                 payment_apply_intent(payment, obj, observed_at=observed_at)
                 payment.save(update_fields=INTENT_FIELDS)
             elif row.event_type == "charge.succeeded":
@@ -168,7 +231,7 @@ def webhook_event_process(*, event_id: int, force: bool = False) -> StripeWebhoo
                 payment_apply_charge(payment, obj)
                 payment.save(update_fields=INTENT_FIELDS)
                 refunds_apply(payment, refunds or [])
-            else:  # charge.refund.updated
+            else:  # charge.refund.updated, refund.*
                 refunds_apply(payment, [obj])
             return _webhook_event_finish(event_id, Outcome.PROCESSED, payment, force)
     except Exception as exc:
