@@ -290,12 +290,18 @@ def _timestamp(value: datetime | int) -> int:
 
 
 # --- Customers ------------------------------------------------------------------------------------
+# Stripe refuses longer strings (its published limits).
+NAME_MAX, EMAIL_MAX, DESCRIPTION_MAX = 256, 512, 1000
+
+
 def customer_create(
     *, user_id: int, email: str, name: str, idempotency_key: str
 ) -> stripe.Customer:
+    """A Customer for a user; a name or email longer than Stripe takes is cut to fit (the
+    user id in the metadata is what ties it to us)."""
     params: CustomerCreateParams = {
-        "email": email,
-        "name": name,
+        "email": email[:EMAIL_MAX],
+        "name": name[:NAME_MAX],
         "metadata": {"user_id": str(user_id)},
     }
     with _stripe_errors():
@@ -330,7 +336,7 @@ def payment_intent_create(
     if customer_id:
         params["customer"] = customer_id
     if description:
-        params["description"] = description
+        params["description"] = description[:DESCRIPTION_MAX]
     if bank_transfer is not None:
         # customer_balance is Stripe's bank transfer: it needs the transfer type (and, for
         # eu_bank_transfer, the country of the account details the customer is shown).

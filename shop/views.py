@@ -10,11 +10,32 @@ from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET
 
 STRIPE_API = "https://api.stripe.com"
+# What Stripe's CSP guide asks of a page using Stripe.js from js.stripe.com: its scripts and
+# frames come from js.stripe.com and its subdomains, 3-D Secure frames from hooks.stripe.com.
+STRIPE_JS_CSP = {
+    "script-src": ["https://js.stripe.com", "https://*.js.stripe.com"],
+    "frame-src": ["https://js.stripe.com", "https://*.js.stripe.com", "https://hooks.stripe.com"],
+}
 
 
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def stripe_csp() -> dict[str, list[str]]:
+    """The checkout page's additions to the Content-Security-Policy, from where Stripe.js and the
+    Stripe API are (STRIPE_JS_URL, STRIPE_API_BASE): Stripe's own list for the real Stripe.js,
+    exactly the stand-in's origin offline."""
+    js, api = _origin(settings.STRIPE_JS_URL), _origin(settings.STRIPE_API_BASE or STRIPE_API)
+    if js == "https://js.stripe.com":
+        return {
+            "script-src": STRIPE_JS_CSP["script-src"],
+            "connect-src": [api],
+            "frame-src": STRIPE_JS_CSP["frame-src"],
+        }
+    origins = sorted({js, api})
+    return {"script-src": origins, "connect-src": origins, "frame-src": origins}
 
 
 @require_GET
@@ -26,14 +47,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
     )
     # Stripe.js (the real one, or the offline stand-in's) is loaded from its own origin, talks to
     # the Stripe API and may frame the bank's 3-D Secure page: allow exactly those origins here.
-    stripe_origins = sorted(
-        {_origin(settings.STRIPE_JS_URL), _origin(settings.STRIPE_API_BASE or STRIPE_API)}
-    )
-    response._csp_update = {  # type: ignore[attr-defined]
-        "script-src": stripe_origins,
-        "connect-src": stripe_origins,
-        "frame-src": stripe_origins,
-    }
+    response._csp_update = stripe_csp()  # type: ignore[attr-defined]
     return response
 
 

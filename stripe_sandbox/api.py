@@ -219,6 +219,10 @@ def get_int(
     return value
 
 
+# Stripe's published string limits: most strings 5,000 characters; these fewer.
+STRING_LIMITS = {"name": 256, "email": 512, "description": 1000}
+
+
 def get_str(params: Obj, name: str, *, required: bool = False) -> str | None:
     raw = params.get(name)
     if raw is None or raw == "":
@@ -227,6 +231,11 @@ def get_str(params: Obj, name: str, *, required: bool = False) -> str | None:
         return None
     if not isinstance(raw, str):
         raise invalid(f"Invalid string: {raw!r}", param=name)
+    limit = STRING_LIMITS.get(name.rsplit("[", 1)[-1].rstrip("]"), 5000)
+    if len(raw) > limit:
+        raise invalid(
+            f"Invalid string: {raw[:20]}...; must be at most {limit} characters", param=name
+        )
     return raw
 
 

@@ -467,3 +467,21 @@ def test_confirm_asks_stripe_right_after_the_customer_confirmed(stripe_sandbox, 
     body = pay(stripe_sandbox, api, factories.order(alice))
     confirmed = api.get(f"/api/payments/payments/{body['payment_id']}/confirm/").json()
     assert confirmed["status"] == "succeeded"
+
+
+def test_a_name_longer_than_stripe_takes_is_cut_to_fit(stripe_sandbox):
+    long_named = factories.user("longname", first_name="A" * 150, last_name="B" * 150)
+    order = factories.order(long_named)
+    response = factories.api_client(long_named).post(CREATE, {"order_id": order.pk}, format="json")
+    assert response.status_code == 200, response.json()
+    (customer,) = stripe_sandbox.api("GET", "/v1/customers")[1]["data"]
+    assert customer["name"] == ("A" * 150 + " " + "B" * 150)[:256]
+
+
+def test_the_stand_in_refuses_a_name_longer_than_stripes_limit(stripe_sandbox):
+    status, body, _ = stripe_sandbox.api("POST", "/v1/customers", {"name": "x" * 257})
+    assert status == 400
+    assert (body["error"]["param"], "at most 256 characters" in body["error"]["message"]) == (
+        "name",
+        True,
+    )
