@@ -197,6 +197,13 @@ class ProviderUnavailable(PaymentProviderError):
     default_user_message = "The payment provider is unavailable. Please try again in a moment."
 
 
+class RequestInProgress(ProviderUnavailable):
+    """Stripe is still running an earlier request with the same idempotency key (409
+    `idempotency_key_in_use`, after the SDK's retries): its outcome is not known yet."""
+
+    default_user_message = "This request is already being processed. Please try again shortly."
+
+
 class WebhookSignatureInvalid(PaymentProviderError):
     """A webhook whose signature matches none of our secrets, or is too old."""
 
@@ -229,6 +236,8 @@ def _stripe_errors() -> Iterator[None]:
             raise CardDeclined(message, decline_code=decline_code, **common) from exc
         if isinstance(exc, stripe.IdempotencyError):
             raise IdempotencyConflict(message, **common) from exc
+        if common["code"] == "idempotency_key_in_use":
+            raise RequestInProgress(message, **common) from exc
         if isinstance(exc, stripe.RateLimitError):
             raise RateLimited(message, **common) from exc
         if isinstance(exc, stripe.InvalidRequestError):

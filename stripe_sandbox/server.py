@@ -265,10 +265,68 @@ class SandboxHandler(BaseHTTPRequestHandler):
             store.log_request(entry)
             generation = store.generation
             fault = None if auth_error else store.take_fault(method, path)
+            # Refused at the door (401, an injected 500 or 429) before idempotency is looked at.
+            at_the_door = auth_error is not None or (
+                fault is not None and fault.kind in ("500", "429")
+            )
+            in_use = (
+                not at_the_door
+                and bool(idempotency_key)
+                and idempotency_key in store.keys_in_flight
+            )
+            tracked = bool(idempotency_key) and not at_the_door and not in_use
+            if tracked:
+                store.keys_in_flight.add(str(idempotency_key))
         if auth_error:
             entry["status"] = 401
             self.send_json(401, auth_error.body(), headers)
             return
+        if in_use:
+            # As Stripe: a second request with a key whose first is still running is refused
+            # (nothing stored for it), and may be retried once the first has finished.
+            entry["status"] = 409
+            error = invalid(
+                "There is currently another in-progress request using this Idempotent Key "
+                "(that probably means you submitted twice, and the other request is still going "
+                f"through): {idempotency_key}. Please try again later.",
+                code="idempotency_key_in_use",
+                status=409,
+            )
+            self.send_json(409, error.body(), headers)
+            return
+        try:
+            self.run_v1(
+                method,
+                path,
+                params,
+                key_type,
+                idempotency_key,
+                request_id,
+                entry,
+                headers,
+                fault,
+                generation,
+            )
+        finally:
+            if tracked:
+                with store.lock:
+                    store.keys_in_flight.discard(str(idempotency_key))
+
+    def run_v1(
+        self,
+        method: str,
+        path: str,
+        params: Obj,
+        key_type: str | None,
+        idempotency_key: str | None,
+        request_id: str,
+        entry: Obj,
+        headers: dict[str, str],
+        fault: Any,
+        generation: int,
+    ) -> None:
+        """Run a /v1 request that passed authentication: its fault first, if one was set."""
+        store = self.sandbox.store
         if fault is not None:
             entry["fault"] = fault.kind
             if fault.kind == "500":
@@ -284,6 +342,23 @@ class SandboxHandler(BaseHTTPRequestHandler):
                     status=429,
                 )
                 self.send_json(429, error.body(), headers)
+                return
+            if fault.kind == "failed":
+                # It began executing, then Stripe failed: nothing was done, and (as at Stripe)
+                # the 500 is stored, so a retry with the key gets the same 500 back.
+                entry["status"] = 500
+                if idempotency_key:
+                    with store.lock:
+                        store.remember(
+                            idempotency_key,
+                            {
+                                "fingerprint": json.dumps([method, path, params], sort_keys=True),
+                                "status": 500,
+                                "body": API_ERROR_500,
+                                "request_id": request_id,
+                            },
+                        )
+                self.send_json(500, API_ERROR_500, headers)
                 return
             if fault.kind == "hang":
                 time.sleep(fault.seconds)  # Stripe is slow; the request still runs after
@@ -446,8 +521,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if route == "faults":
             if method == "POST":
                 kind = str(params.get("kind", "500"))
-                if kind not in ("500", "429", "hang", "lost"):
-                    raise invalid("kind must be 500, 429, hang or lost", param="kind")
+                if kind not in ("500", "429", "hang", "lost", "failed"):
+                    raise invalid("kind must be 500, 429, hang, lost or failed", param="kind")
                 fault = Fault(
                     method=str(params.get("method", "*")).upper(),
                     path=str(params.get("path", "*")),

@@ -77,6 +77,8 @@ class Store:
         self.generation = 0
         self.request_log: list[Obj] = []
         self.faults: list[Fault] = []
+        # Idempotency keys of requests still running (Stripe answers a second one 409).
+        self.keys_in_flight: set[str] = set()
         self.webhooks_paused = False
         # Set whenever the webhook worker has something new to look at.
         self.wakeup = threading.Event()

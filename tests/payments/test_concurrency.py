@@ -58,6 +58,24 @@ def test_concurrent_checkouts_create_one_payment_intent(stripe_sandbox):
     assert (len(intents), len(customers)) == (1, 1)
 
 
+def test_concurrent_checkouts_share_one_payment_intent_while_stripe_says_in_use(stripe_sandbox):
+    # Stripe is slow on the first create; the others meet its key in use (409) and retry.
+    order = factories.order(total="42.00")
+    stripe_sandbox.inject_fault("POST", "/v1/payment_intents", "hang", count=1, seconds=1.0)
+    results = run_together(
+        4,
+        lambda i: services.payment_intent_create(
+            user=order.user, order_id=order.pk, payment_method="card"
+        ),
+    )
+    assert all(isinstance(r, tuple) for r in results), results
+    assert len({payment.stripe_payment_intent_id for payment, _ in results}) == 1
+    assert Payment.objects.count() == 1
+    statuses = [e["status"] for e in stripe_sandbox.requests_log(path="/v1/payment_intents")]
+    assert 409 in statuses
+    assert len(stripe_sandbox.api("GET", "/v1/payment_intents")[1]["data"]) == 1
+
+
 def test_concurrent_refunds_never_exceed_the_payment(stripe_sandbox):
     paid = factories.paid_payment(stripe_sandbox, total="100.00")
     # Eight people at once (one person asking the same again while Stripe has not answered is a

@@ -315,3 +315,29 @@ def test_a_null_amount_is_a_400_not_a_full_refund(stripe_sandbox, finance, paid)
     assert "amount" in response.json()["error"]["fields"]
     assert not Refund.objects.exists()
     assert refund_posts(stripe_sandbox) == 0
+
+
+# Stripe's contract ----------------------------------------------------------------------------
+def test_a_500_stripe_stored_under_the_key_keeps_the_refund_held_until_the_key_expires(
+    stripe_sandbox, finance, paid, settings
+):
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    stripe_sandbox.inject_fault("POST", "/v1/refunds", "failed", count=1)  # began, then failed
+    body = {"payment_id": paid.pk, "amount": "12.00"}
+    assert finance.post(CREATE, body, format="json").status_code == 503
+    refund = Refund.objects.get()
+    out_of_flight(refund)
+    with pytest.raises(CommandError, match="still wait"):
+        run("settle_refunds")  # not at Stripe; sent again with its key: Stripe replays the 500
+    refund.refresh_from_db()
+    assert refund.is_unanswered
+    paid.refresh_from_db()
+    assert paid.amount_refunded == Decimal("12.00")  # held all along
+    assert at_stripe(stripe_sandbox) == []
+
+    stripe_sandbox.expire_idempotency_keys()  # a day later, Stripe has forgotten the key
+    out_of_flight(refund)
+    run("settle_refunds")
+    refund.refresh_from_db()
+    assert refund.status == "succeeded"
+    assert at_stripe(stripe_sandbox) == [(1200, "succeeded", str(refund.pk))]
