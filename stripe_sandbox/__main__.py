@@ -36,6 +36,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--webhook-max-attempts", type=int, default=8)
     parser.add_argument("--webhook-timeout", type=float, default=10.0, metavar="SECONDS")
     parser.add_argument("--refund-settle-delay", type=float, default=5.0, metavar="SECONDS")
+    parser.add_argument(
+        "--account-country",
+        default="NL",
+        help="the account's country: which payment methods work (bank transfers in its currency)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -50,6 +55,7 @@ def main(argv: list[str] | None = None) -> None:
         webhook_max_attempts=args.webhook_max_attempts,
         webhook_timeout=args.webhook_timeout,
         refund_settle_delay=args.refund_settle_delay,
+        account_country=args.account_country,
         verbose=args.verbose,
     )
     print(

@@ -331,9 +331,13 @@ def created_filter(params: Obj) -> Callable[[Obj], bool]:
 
 
 class StripeAPI:
-    def __init__(self, store: Store, *, refund_settle_delay: float = 2.0) -> None:
+    def __init__(
+        self, store: Store, *, refund_settle_delay: float = 2.0, account_country: str = "NL"
+    ) -> None:
         self.store = store
         self.refund_settle_delay = refund_settle_delay
+        # The account's country decides which payment methods work (Stripe's availability).
+        self.default_account_country = self.account_country = account_country.upper()
         # (method, compiled path, handler, allowed with a publishable key)
         self.routes: list[tuple[str, re.Pattern[str], Handler, bool]] = []
         table: list[tuple[str, str, Handler, bool]] = [
@@ -831,7 +835,9 @@ class StripeAPI:
                     f"{', '.join(sorted(exclusive & set(params)))}.",
                     param=name,
                 )
-            usable = [t for t in requested if compatible(t, currency, customer_id)]
+            usable = [
+                t for t in requested if compatible(t, currency, customer_id, self.account_country)
+            ]
             if not usable:
                 raise invalid(
                     "None of the allowed_payment_method_types can be used with this "
@@ -840,7 +846,7 @@ class StripeAPI:
                 )
             return list(requested), usable
         for type_ in requested:
-            if not compatible(type_, currency, customer_id):
+            if not compatible(type_, currency, customer_id, self.account_country):
                 raise invalid(
                     f"The payment method type `{type_}` cannot be used with this PaymentIntent "
                     f"({currency}, customer {customer_id or 'none'}).",
@@ -1532,9 +1538,26 @@ class StripeAPI:
         return self.paginate(ctx, "/v1/events", items, {"type", "types", "delivery_success"})
 
 
-def compatible(type_: str, currency: str, customer_id: str | None) -> bool:
-    if type_ == "customer_balance" and customer_id is None:
-        return False  # bank transfers credit a customer's balance
+# Bank transfers (customer_balance) are offered by accounts in these places, in their currency.
+EU_COUNTRIES = {
+    "AT", "BE", "CY", "DE", "EE", "ES", "FI", "FR", "GR", "HR", "IE", "IT", "LT", "LU", "LV",
+    "MT", "NL", "PT", "SI", "SK",
+}  # fmt: skip
+BANK_TRANSFER_CURRENCY = {"US": "usd", "GB": "gbp", "JP": "jpy", "MX": "mxn"}
+
+
+def compatible(type_: str, currency: str, customer_id: str | None, account_country: str) -> bool:
+    """Whether a payment method type can work for this currency, customer and account, as
+    Stripe decides it (what `allowed_payment_method_types` silently drops otherwise)."""
+    if type_ == "customer_balance":
+        if customer_id is None:
+            return False  # bank transfers credit a customer's balance
+        local = (
+            "eur"
+            if account_country in EU_COUNTRIES
+            else BANK_TRANSFER_CURRENCY.get(account_country)
+        )
+        return currency == local
     return currency in METHOD_CURRENCIES.get(type_, {currency})
 
 

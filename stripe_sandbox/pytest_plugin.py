@@ -131,6 +131,10 @@ class StripeSandbox:
     def clear_faults(self) -> None:
         self.control("DELETE", "faults")
 
+    def set_account_country(self, country: str) -> None:
+        """The account's country (until the next reset): which payment methods work."""
+        self.control("POST", "account", {"country": country})
+
     def expire_idempotency_keys(self) -> None:
         """Forget every stored idempotency key, as once Stripe's 24 hours have passed."""
         self.control("POST", "idempotency_keys/expire")

@@ -51,10 +51,13 @@ class SandboxServer:
         webhook_max_attempts: int = 8,
         webhook_timeout: float = 10.0,
         refund_settle_delay: float = 2.0,
+        account_country: str = "NL",
         verbose: bool = False,
     ) -> None:
         self.store = Store(Path(state_file) if state_file else None)
-        self.api = StripeAPI(self.store, refund_settle_delay=refund_settle_delay)
+        self.api = StripeAPI(
+            self.store, refund_settle_delay=refund_settle_delay, account_country=account_country
+        )
         self.secret_key = secret_key
         self.publishable_key = publishable_key
         self.verbose = verbose
@@ -507,7 +510,15 @@ class SandboxHandler(BaseHTTPRequestHandler):
             return {"ok": True}
         if route == "reset" and method == "POST":
             store.reset()
+            api.account_country = api.default_account_country
             return {"reset": True}
+        if route == "account":
+            if method == "POST":
+                country = str(params.get("country", "")).upper()
+                if len(country) != 2:
+                    raise invalid("country must be a two-letter code", param="country")
+                api.account_country = country
+            return {"country": api.account_country}
         if route == "requests":
             if method == "DELETE":
                 store.request_log.clear()

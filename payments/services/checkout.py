@@ -125,6 +125,8 @@ def payment_intent_create(
             raise OrderNotPayable(
                 f"Order #{order.pk} cannot be charged: {exc.user_message}"
             ) from exc
+        if exc.param == "allowed_payment_method_types":  # none of them can work here
+            raise OrderNotPayable(_not_available(payment_method, order.pk, order.currency)) from exc
         raise
     payment = _payment_of_new_intent(
         order_id=order.pk,
@@ -134,7 +136,36 @@ def payment_intent_create(
         payment_method=payment_method,
         customer_id=customer_id,
     )
+    _refuse_unavailable_method(payment, intent)
     return payment, _client_secret(intent)
+
+
+def _refuse_unavailable_method(payment: Payment, intent: object) -> None:
+    """Stripe keeps only the allowed types that can work (for the account's country, the
+    currency, the customer) and says nothing of the others: a PaymentIntent without the type
+    asked for is cancelled (so it can never be paid another way) and the checkout refused."""
+    wanted = set(PAYMENT_METHOD_TYPES[payment.payment_method])
+    kept = set(getattr(intent, "payment_method_types", None) or [])
+    if wanted <= kept:
+        return
+    cancelled = stripe_client.payment_intent_cancel(
+        payment.stripe_payment_intent_id,
+        idempotency_key=idempotency_key(
+            "order", payment.order_id, "pi", payment.intent_attempt, "cancel"
+        ),
+        cancellation_reason="abandoned",
+    )
+    payment_record_intent(cancelled, observed_at=timezone.now())
+    raise OrderNotPayable(
+        _not_available(payment.payment_method, payment.order_id, payment.currency)
+    )
+
+
+def _not_available(payment_method: str, order_id: int, currency: str) -> str:
+    method = Payment.Method(payment_method).label.lower()
+    return (
+        f"Paying by {method} is not available for order #{order_id} ({currency}); pay it by card."
+    )
 
 
 def _resume(current: Payment) -> tuple[Payment, str] | None:
@@ -151,6 +182,7 @@ def _resume(current: Payment) -> tuple[Payment, str] | None:
         return None  # cancelled at Stripe (recorded now): the next attempt replaces it
     if payment.status in transitions.PAID:  # paid at Stripe before its webhook reached us
         raise OrderNotPayable(f"Order #{current.order_id} is already paid.")
+    _refuse_unavailable_method(payment, intent)  # (a cancel that failed last time)
     return payment, _client_secret(intent)
 
 

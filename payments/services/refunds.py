@@ -189,7 +189,8 @@ def _refund_reserve(
         )
     remaining = payment.amount - payment.amount_refunded
     value = None if amount is None or amount == "" else _refund_amount(amount, payment.currency)
-    _refuse_a_twin_of_a_waiting_refund(payment, value, reason, created_by)
+    if not request_token:  # with a token, a retry is known by it; another token, another refund
+        _refuse_a_twin_of_a_waiting_refund(payment, value, reason, created_by)
     if remaining <= 0:
         raise RefundNotAllowed(f"Payment #{payment.pk} is already fully refunded.")
     value = remaining if value is None else value
@@ -220,8 +221,8 @@ def _refund_reserve(
 def _refuse_a_twin_of_a_waiting_refund(
     payment: Payment, amount: Decimal | None, reason: str, created_by: CustomUser | None
 ) -> None:
-    """The same refund asked for again (a retry without its token) while Stripe has not answered
-    the first: sending it would refund twice if the first was in fact made."""
+    """The same refund asked for again without a token (a retry that cannot say it is one) while
+    Stripe has not answered the first: sending it would refund twice if the first was made."""
     waiting = payment.refunds.filter(Refund.UNANSWERED, created_by=created_by, reason=reason)
     if amount is not None:
         waiting = waiting.filter(amount=amount)

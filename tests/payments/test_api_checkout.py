@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 
 import pytest
@@ -202,6 +203,14 @@ def test_a_timeout_is_a_503_and_the_retry_gets_the_same_payment_intent(
     order = factories.order(alice)
     stripe_sandbox.inject_fault("POST", "/v1/payment_intents", kind="hang", count=1)
     assert api.post(CREATE, {"order_id": order.pk}, format="json").status_code == 503
+    # Retried while Stripe still runs the first: in progress (Stripe's 409), try again shortly.
+    busy = api.post(CREATE, {"order_id": order.pk}, format="json")
+    assert busy.status_code == 503
+    assert "already being processed" in busy.json()["error"]["message"]
+    deadline = time.monotonic() + 5
+    while not stripe_sandbox.api("GET", "/v1/payment_intents")[1]["data"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
     retry = api.post(CREATE, {"order_id": order.pk}, format="json").json()
     pis = stripe_sandbox.api("GET", "/v1/payment_intents")[1]["data"]
     assert [pi["id"] for pi in pis] == [retry["payment_intent_id"]]
@@ -345,20 +354,22 @@ def test_each_payment_method_is_asked_of_stripe(stripe_sandbox, api, alice, meth
 
 
 @pytest.mark.parametrize(
-    ("currency", "total", "options"),
+    ("account", "currency", "total", "options"),
     [
         (
+            "NL",
             "EUR",
             "80.00",
             {"type": "eu_bank_transfer", "eu_bank_transfer": {"country": "NL"}},
         ),
-        ("GBP", "80.00", {"type": "gb_bank_transfer"}),
-        ("JPY", "8000", {"type": "jp_bank_transfer"}),
+        ("GB", "GBP", "80.00", {"type": "gb_bank_transfer"}),
+        ("JP", "JPY", "8000", {"type": "jp_bank_transfer"}),
     ],
 )
 def test_a_bank_transfer_tells_stripe_which_transfer(
-    stripe_sandbox, api, alice, currency, total, options
+    stripe_sandbox, api, alice, account, currency, total, options
 ):
+    stripe_sandbox.set_account_country(account)  # bank transfers in the account's currency
     order = factories.order(alice, total=total, currency=currency)
     response = api.post(
         CREATE, {"order_id": order.pk, "payment_method": "bank_transfer"}, format="json"
@@ -485,3 +496,43 @@ def test_the_stand_in_refuses_a_name_longer_than_stripes_limit(stripe_sandbox):
         "name",
         True,
     )
+
+
+def test_a_bank_transfer_stripe_does_not_offer_this_account_is_refused_and_cancelled(
+    stripe_sandbox, api, alice
+):
+    stripe_sandbox.set_account_country("US")  # a US account takes bank transfers in USD only
+    order = factories.order(alice, total="80.00", currency="EUR")
+    response = api.post(
+        CREATE, {"order_id": order.pk, "payment_method": "bank_transfer"}, format="json"
+    )
+    assert response.status_code == 409
+    assert response.json()["error"]["message"] == (
+        f"Paying by bank transfer is not available for order #{order.pk} (EUR); pay it by card."
+    )
+    assert stripe_sandbox.api("GET", "/v1/payment_intents")[1]["data"] == []  # none made
+    card = api.post(CREATE, {"order_id": order.pk, "payment_method": "card"}, format="json")
+    assert card.status_code == 200, card.json()
+
+
+def test_a_payment_intent_stripe_made_without_the_type_asked_for_is_cancelled(
+    stripe_sandbox, api, alice, monkeypatch
+):
+    from payments import stripe_client
+
+    real_create = stripe_client.payment_intent_create
+
+    def keeps_only_cards(**kwargs):
+        # Stripe kept the allowed types that can work here and silently dropped the rest.
+        return real_create(**{**kwargs, "payment_method_types": ["card"], "bank_transfer": None})
+
+    monkeypatch.setattr(stripe_client, "payment_intent_create", keeps_only_cards)
+    order = factories.order(alice, total="80.00", currency="EUR")
+    response = api.post(
+        CREATE, {"order_id": order.pk, "payment_method": "bank_transfer"}, format="json"
+    )
+    assert response.status_code == 409
+    assert "Paying by bank transfer is not available" in response.json()["error"]["message"]
+    (pi,) = stripe_sandbox.api("GET", "/v1/payment_intents")[1]["data"]
+    assert pi["status"] == "canceled"  # it can never be paid by card instead
+    assert Payment.objects.get().status == "cancelled"
