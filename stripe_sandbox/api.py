@@ -110,7 +110,7 @@ PUBLISHABLE_PI_FIELDS = {
 }
 EXPANDABLE = {
     "payment_intent": {"customer", "payment_method", "latest_charge"},
-    "charge": {"customer", "payment_intent"},
+    "charge": {"customer", "payment_intent", "refunds"},
     "refund": {"charge", "payment_intent"},
     "payment_method": {"customer"},
     "customer": set(),
@@ -419,6 +419,7 @@ class StripeAPI:
             if not isinstance(path, str):
                 raise invalid("Invalid array", param="expand")
             result = self._expand(result, path.split("."), path)
+        hide_unexpanded(result, set(expand))
         return result
 
     def _expand(self, obj: Obj, parts: list[str], full: str) -> Obj:
@@ -481,9 +482,11 @@ class StripeAPI:
 
     def emit(self, type_: str, obj: Obj, ctx: Ctx | None, previous: Obj | None = None) -> Obj:
         endpoints = [e for e in self.store.endpoints() if e.wants(type_)]
+        rendered = copy.deepcopy(obj)
+        hide_unexpanded(rendered, set())  # events carry objects as a plain retrieve would
         event = objects.event(
             type_=type_,
-            obj=copy.deepcopy(obj),
+            obj=rendered,
             previous=previous,
             request_id=ctx.request_id if ctx else None,
             idempotency_key=ctx.idempotency_key if ctx else None,
@@ -1147,7 +1150,13 @@ class StripeAPI:
         error = StripeError(
             402, "card_error", message, code=code, param=param, decline_code=decline_code
         )
-        error.error.update(charge=ch["id"], payment_method=copy.deepcopy(pm))
+        # As Stripe's declines carry them: what to do next, and the card network's own code.
+        error.error.update(
+            charge=ch["id"],
+            payment_method=copy.deepcopy(pm),
+            advice_code=outcome.get("advice_code"),
+            network_decline_code=outcome.get("network_decline_code"),
+        )
         pi.update(
             status="requires_payment_method",
             latest_charge=ch["id"],
@@ -1559,6 +1568,22 @@ def compatible(type_: str, currency: str, customer_id: str | None, account_count
         )
         return currency == local
     return currency in METHOD_CURRENCIES.get(type_, {currency})
+
+
+def hide_unexpanded(obj: Any, expanded: set[str], prefix: str = "") -> None:
+    """Drop what this API version sends only when asked for with `expand`: since 2022-11-15 a
+    charge's `refunds` (its refunds are listed with /v1/refunds?charge=)."""
+    if not isinstance(obj, dict):
+        return
+    if obj.get("object") == "charge" and f"{prefix}refunds" not in expanded:
+        obj.pop("refunds", None)
+    if obj.get("object") == "list":
+        for item in obj.get("data") or []:
+            hide_unexpanded(item, expanded, f"{prefix}data.")
+        return
+    for key, value in obj.items():
+        if isinstance(value, dict):
+            hide_unexpanded(value, expanded, f"{prefix}{key}.")
 
 
 def card_error(

@@ -303,12 +303,24 @@ def outcome_authorized() -> Obj:
     }
 
 
+# The card networks' own codes (ISO 8583 response codes) behind each decline of the test cards.
+NETWORK_DECLINE_CODES = {
+    "generic_decline": "05",
+    "insufficient_funds": "51",
+    "lost_card": "41",
+    "stolen_card": "43",
+    "expired_card": "54",
+    "incorrect_cvc": "N7",
+    "processing_error": "96",
+}
+
+
 def outcome_declined(decline_code: str) -> Obj:
-    generic = decline_code == "generic_decline"
+    generic = decline_code in ("generic_decline", "processing_error", "insufficient_funds")
     return {
         "advice_code": "try_again_later" if generic else "do_not_try_again",
         "network_advice_code": None,
-        "network_decline_code": None,
+        "network_decline_code": NETWORK_DECLINE_CODES.get(decline_code),
         "network_status": "declined_by_network",
         "reason": decline_code,
         "risk_level": "normal",

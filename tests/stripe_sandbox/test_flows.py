@@ -312,12 +312,17 @@ def test_a_refund_by_charge_updates_the_charge(stripe_sandbox):
         "POST", "/v1/refunds", {"charge": pi["latest_charge"], "amount": 200}
     )
     _, charge, _ = stripe_sandbox.api("GET", f"/v1/charges/{pi['latest_charge']}")
+    _, expanded, _ = stripe_sandbox.api(
+        "GET", f"/v1/charges/{pi['latest_charge']}", {"expand": ["refunds"]}
+    )
     _, by_charge, _ = stripe_sandbox.api("GET", "/v1/refunds", {"charge": charge["id"]})
     _, charges, _ = stripe_sandbox.api("GET", "/v1/charges", {"payment_intent": pi["id"]})
 
     assert (refund["payment_intent"], refund["amount"]) == (pi["id"], 200)
     assert (charge["amount_refunded"], charge["refunded"]) == (200, False)
-    assert charge["refunds"]["data"][0]["id"] == refund["id"]
+    # Since API 2022-11-15 a charge's refunds come only when expanded.
+    assert "refunds" not in charge
+    assert expanded["refunds"]["data"][0]["id"] == refund["id"]
     assert [r["id"] for r in by_charge["data"]] == [refund["id"]]
     assert [c["id"] for c in charges["data"]] == [charge["id"]]
     assert event_types(stripe_sandbox)[-2:] == ["refund.created", "charge.refunded"]
@@ -353,3 +358,29 @@ def test_refunds_settle_by_themselves_after_the_delay(stripe_sandbox):
 
     stripe_sandbox.wait_for_deliveries(lambda _: failed(), timeout=5)
     assert "refund.failed" in event_types(stripe_sandbox)
+
+
+def test_a_decline_carries_stripes_advice_and_the_networks_code(stripe_sandbox):
+    pi = create_pi(stripe_sandbox)
+    status, body = stripe_sandbox.confirm_payment_intent(
+        pi["id"], "pm_card_chargeDeclinedInsufficientFunds"
+    )
+    assert status == 402
+    error = body["error"]
+    assert (error["decline_code"], error["advice_code"], error["network_decline_code"]) == (
+        "insufficient_funds",
+        "try_again_later",
+        "51",
+    )
+    status, body = stripe_sandbox.confirm_payment_intent(pi["id"], "pm_card_chargeDeclinedLostCard")
+    assert (body["error"]["advice_code"], body["error"]["network_decline_code"]) == (
+        "do_not_try_again",
+        "41",
+    )
+
+
+def test_events_carry_a_charge_as_a_plain_retrieve_would(stripe_sandbox):
+    pi = create_pi(stripe_sandbox, confirm="true", payment_method="pm_card_visa")
+    stripe_sandbox.api("POST", "/v1/refunds", {"payment_intent": pi["id"], "amount": 100})
+    _, events, _ = stripe_sandbox.api("GET", "/v1/events", {"type": "charge.refunded"})
+    assert "refunds" not in events["data"][0]["data"]["object"]
