@@ -62,14 +62,18 @@ class StripeAPI(EventsAPI):
             self.routes.append((method, re.compile(pattern + "/?"), handler, publishable))
 
     # --- routing ------------------------------------------------------------------------------
-    def route(self, method: str, path: str) -> tuple[Handler, dict[str, str], bool]:
+    def route(self, method: str, path: str) -> tuple[Handler, dict[str, str], bool, str]:
+        """(handler, path arguments, allowed with a publishable key, route template)."""
         path_matched = False
         for route_method, pattern, handler, publishable in self.routes:
             match = pattern.fullmatch(path)
             if match:
                 path_matched = True
                 if route_method == method:
-                    return handler, match.groupdict(), publishable
+                    template = pattern.pattern.removesuffix("/?").replace(
+                        "(?P<obj_id>[^/]+)", "{id}"
+                    )
+                    return handler, match.groupdict(), publishable, template
         if path_matched:
             raise invalid(
                 f"Unrecognized request URL ({method}: {path}). The stand-in does not serve this "

@@ -27,6 +27,21 @@ ZERO_DECIMAL = {
     "xof",
     "xpf",
 }
+# Stripe charges three-decimal currencies in thousandths that end in 0, and ISK and UGX (which
+# it shows without decimals) in multiples of 100.
+THREE_DECIMAL = {"bhd", "jod", "kwd", "omr", "tnd"}
+HUNDREDS = {"isk", "ugx"}
+
+
+def amount_problem(amount: int, currency: str) -> str | None:
+    """Why Stripe refuses this amount in minor units for the currency, or None."""
+    if currency in THREE_DECIMAL and amount % 10:
+        return f"Amounts in {currency.upper()} must end in 0 (a multiple of 10 thousandths)."
+    if currency in HUNDREDS and amount % 100:
+        return f"Amounts in {currency.upper()} must be a multiple of 100."
+    return None
+
+
 # Stripe's minimum charge amounts (https://docs.stripe.com/currencies#minimum-and-maximum-charge-amounts).
 MINIMUM_AMOUNTS = {
     "usd": 50,

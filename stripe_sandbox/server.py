@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from . import forms, objects
+from . import contract, forms, objects
 from .api import Ctx, StripeAPI, StripeError, format_amount, invalid
 from .store import Fault, Store, WebhookEndpoint
 from .webhooks import WebhookWorker
@@ -440,7 +440,15 @@ class SandboxHandler(BaseHTTPRequestHandler):
             api_version=self.headers.get("Stripe-Version"),
         )
         try:
-            handler, path_args, publishable_ok = api.route(method, path)
+            handler, path_args, publishable_ok, template = api.route(method, path)
+            # As Stripe refuses it, before it runs.
+            contract.check(
+                method,
+                template,
+                params,
+                publishable=key_type == "publishable",
+                api_version=self.headers.get("Stripe-Version"),
+            )
             if key_type == "publishable" and not publishable_ok:
                 raise invalid(
                     "This API call cannot be made with a publishable API key. Please use a secret "

@@ -27,6 +27,7 @@ from ..rules import (
     MODIFIABLE,
     PAYMENT_METHOD_TYPES_REMOVED,
     Obj,
+    amount_problem,
     compatible,
 )
 from .confirmation import ConfirmationAPI
@@ -174,6 +175,9 @@ class PaymentIntentsAPI(ConfirmationAPI):
         return None, list(requested)
 
     def check_amount(self, amount: int, currency: str) -> None:
+        problem = amount_problem(amount, currency)
+        if problem:
+            raise invalid(problem, param="amount")
         minimum = MINIMUM_AMOUNTS.get(currency, 1)
         if amount < minimum:
             raise invalid(

@@ -20,6 +20,7 @@ from ..params import (
 from ..rules import (
     REFUND_REASONS,
     Obj,
+    amount_problem,
 )
 from .payment_intents import PaymentIntentsAPI
 
@@ -84,6 +85,9 @@ class RefundsAPI(PaymentIntentsAPI):
                 f"Charge {charge['id']} has already been refunded.", code="charge_already_refunded"
             )
         amount = remaining if amount is None else amount
+        problem = amount_problem(amount, charge["currency"])
+        if problem:
+            raise invalid(problem, param="amount")
         if amount > remaining:
             currency = charge["currency"]
             what = (

@@ -353,3 +353,15 @@ def test_the_request_log_records_what_stripe_was_asked(stripe_sandbox):
     assert post["params"] == {"amount": "1234", "currency": "eur", "metadata": {"order_id": "9"}}
     assert (post["key_type"], post["api_key"]) == ("secret", "sk_test_****dbox")
     assert (get["method"], get["params"]) == ("GET", {"limit": "3"})
+
+
+@pytest.mark.parametrize(
+    ("currency", "refused", "taken"),
+    [("kwd", 12345, 12340), ("bhd", 5001, 5000), ("isk", 15050, 15000), ("ugx", 250050, 250000)],
+)
+def test_amounts_follow_stripes_currency_rules(stripe_sandbox, currency, refused, taken):
+    base = {"currency": currency, "allowed_payment_method_types": ["card"]}
+    status, body, _ = stripe_sandbox.api("POST", "/v1/payment_intents", {**base, "amount": refused})
+    assert (status, body["error"]["param"]) == (400, "amount")
+    status, _, _ = stripe_sandbox.api("POST", "/v1/payment_intents", {**base, "amount": taken})
+    assert status == 200
