@@ -400,6 +400,7 @@ class MoneyMachine(RuleBasedStateMachine):
             with suppress(CommandError):
                 call_command("settle_refunds", stdout=StringIO(), stderr=StringIO())
             self._past_every_window()
+        self.sandbox.settle_refunds()  # and those of refunds the sweep just made
         call_command("reconcile_payments", stdout=StringIO(), stderr=StringIO())
         everything = self._events()
         self.rng.shuffle(everything)
