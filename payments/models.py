@@ -64,6 +64,10 @@ class Payment(models.Model):
     amount_refunded = models.DecimalField(
         max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES, default=Decimal("0")
     )
+    # A bank transfer waiting for the customer's money: what remains to be paid (null otherwise).
+    amount_remaining = models.DecimalField(
+        max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES, null=True, blank=True
+    )
     card_brand = models.CharField(max_length=32, blank=True, default="")
     card_last4 = models.CharField(max_length=4, blank=True, default="")
     failure_code = models.CharField(max_length=64, blank=True, default="")

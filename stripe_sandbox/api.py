@@ -55,6 +55,12 @@ class StripeAPI(EventsAPI):
             ("GET", r"/v1/refunds", self.refund_list, False),
             ("GET", r"/v1/refunds/(?P<obj_id>[^/]+)", self.refund_retrieve, False),
             ("POST", r"/v1/refunds/(?P<obj_id>[^/]+)", self.refund_update, False),
+            (
+                "POST",
+                r"/v1/test_helpers/customers/(?P<obj_id>[^/]+)/fund_cash_balance",
+                self.customer_fund_cash_balance,
+                False,
+            ),
             ("GET", r"/v1/events", self.event_list, False),
             ("GET", r"/v1/events/(?P<obj_id>[^/]+)", self.event_retrieve, False),
         ]

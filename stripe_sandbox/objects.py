@@ -6,6 +6,7 @@ what the stand-in does not model (Connect, invoices, transfers, ...). Ids carry 
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import string
 import time
@@ -388,4 +389,124 @@ def event(
         "pending_webhooks": pending_webhooks,
         "request": {"id": request_id, "idempotency_key": idempotency_key},
         "type": type_,
+    }
+
+
+# --- bank transfers (customer_balance) ----------------------------------------------------------
+# Stripe's bank transfer type for each currency, and the EU countries whose accounts it offers.
+BANK_TRANSFER_TYPE = {
+    "eur": "eu_bank_transfer",
+    "gbp": "gb_bank_transfer",
+    "usd": "us_bank_transfer",
+    "jpy": "jp_bank_transfer",
+    "mxn": "mx_bank_transfer",
+}
+EU_TRANSFER_COUNTRIES = ("BE", "DE", "ES", "FR", "IE", "NL")
+
+
+def _digits(seed: str, n: int) -> str:
+    number = int(hashlib.sha256(seed.encode()).hexdigest(), 16)
+    return str(number)[:n].rjust(n, "0")
+
+
+def iban(country: str, seed: str) -> str:
+    """A well-formed IBAN (ISO 13616 check digits) of the stand-in's bank in `country`."""
+    bban = "SAND" + _digits(seed, 10)
+    rearranged = bban + country + "00"
+    number = int("".join(str(int(c, 36)) for c in rearranged))
+    return f"{country}{98 - number % 97:02d}{bban}"
+
+
+def bank_transfer_instructions(pi: Obj, options: Obj, customer_id: str, base_url: str) -> Obj:
+    """`next_action.display_bank_transfer_instructions` as Stripe sends it: the customer's own
+    virtual account at the stand-in's bank, in the form the requested transfer type uses."""
+    transfer = options.get("bank_transfer") or {}
+    type_ = transfer.get("type") or BANK_TRANSFER_TYPE[pi["currency"]]
+    holder = "Stripe Sandbox Payments"
+    if type_ == "eu_bank_transfer":
+        country = (transfer.get("eu_bank_transfer") or {}).get("country", "NL")
+        addresses = [
+            {
+                "type": "iban",
+                "iban": {
+                    "account_holder_name": holder,
+                    "bic": f"SAND{country}2X",
+                    "country": country,
+                    "iban": iban(country, customer_id),
+                },
+                "supported_networks": ["sepa"],
+            }
+        ]
+    elif type_ == "gb_bank_transfer":
+        addresses = [
+            {
+                "type": "sort_code",
+                "sort_code": {
+                    "account_holder_name": holder,
+                    "account_number": _digits(customer_id, 8),
+                    "sort_code": "108800",
+                },
+                "supported_networks": ["bacs", "fps"],
+            }
+        ]
+    elif type_ == "us_bank_transfer":
+        account = _digits(customer_id, 12)
+        addresses = [
+            {
+                "type": "aba",
+                "aba": {
+                    "account_number": account,
+                    "bank_name": "Stripe Sandbox Bank",
+                    "routing_number": "110000000",
+                },
+                "supported_networks": ["ach", "domestic_wire_us"],
+            },
+            {
+                "type": "swift",
+                "swift": {
+                    "account_number": account,
+                    "bank_name": "Stripe Sandbox Bank",
+                    "swift_code": "SANDUS33",
+                },
+                "supported_networks": ["swift"],
+            },
+        ]
+    elif type_ == "jp_bank_transfer":
+        addresses = [
+            {
+                "type": "zengin",
+                "zengin": {
+                    "account_holder_name": holder,
+                    "account_number": _digits(customer_id, 7),
+                    "account_type": "futsu",
+                    "bank_code": "0999",
+                    "bank_name": "Sandbox Bank",
+                    "branch_code": "001",
+                    "branch_name": "Main",
+                },
+                "supported_networks": ["zengin"],
+            }
+        ]
+    else:  # mx_bank_transfer
+        addresses = [
+            {
+                "type": "spei",
+                "spei": {
+                    "bank_code": "999",
+                    "bank_name": "Sandbox Bank",
+                    "clabe": "999180" + _digits(customer_id, 12),
+                },
+                "supported_networks": ["spei"],
+            }
+        ]
+    return {
+        "type": "display_bank_transfer_instructions",
+        "display_bank_transfer_instructions": {
+            "amount_remaining": pi["amount"] - pi.get("amount_received", 0),
+            "currency": pi["currency"],
+            "financial_addresses": addresses,
+            "hosted_instructions_url": f"{base_url}/_sandbox/payment_intents/{pi['id']}",
+            "reference": pi["id"][-10:].upper(),
+            "type": type_,
+        },
     }

@@ -224,6 +224,20 @@ class StripeSandbox:
     def fail_3ds(self, pi_id: str) -> Obj:
         return self.control("POST", f"three_d_secure/{pi_id}/fail")
 
+    def fund_cash_balance(
+        self, customer_id: str, amount: int, currency: str, reference: str | None = None
+    ) -> Obj:
+        """The customer's bank transfer arrives (Stripe's test helper): it pays their
+        PaymentIntent waiting for one, in part or in full."""
+        params: Obj = {"amount": amount, "currency": currency}
+        if reference:
+            params["reference"] = reference
+        status, body, _ = self.api(
+            "POST", f"/v1/test_helpers/customers/{customer_id}/fund_cash_balance", params
+        )
+        assert status == 200, body
+        return body
+
     def bank_payment(self, pi_id: str, action: str) -> Obj:
         """Move a bank-transfer/debit PaymentIntent: "processing", then "succeed" or "fail"."""
         return self.control("POST", f"payment_intents/{pi_id}/{action}")

@@ -142,6 +142,7 @@ AUTH_FAILURE_MESSAGE = (
 )
 
 
+# Bank transfers (customer_balance) are offered by accounts in these places, in their currency.
 EU_COUNTRIES = {
     "AT", "BE", "CY", "DE", "EE", "ES", "FI", "FR", "GR", "HR", "IE", "IT", "LT", "LU", "LV",
     "MT", "NL", "PT", "SI", "SK",

@@ -594,7 +594,10 @@ class SandboxHandler(BaseHTTPRequestHandler):
             return Response(200, (STATIC / route).read_text(), f"{kind}; charset=utf-8")
         if parts[:1] == ["payment_intents"] and len(parts) in (2, 3):
             if len(parts) == 3 and method == "POST":
-                pi = api.bank_payment(parts[1], parts[2])
+                if parts[2] in ("fund_half", "fund_rest"):  # a bank transfer's money arriving
+                    pi = api.fund_payment_intent(parts[1], parts[2].removeprefix("fund_"))
+                else:
+                    pi = api.bank_payment(parts[1], parts[2])
                 if self.wants_html():
                     return Response(
                         303, "", "text/html", {"Location": f"/_sandbox/payment_intents/{pi['id']}"}
@@ -661,18 +664,28 @@ class SandboxHandler(BaseHTTPRequestHandler):
 
     def bank_page(self, pi: Obj) -> Response:
         pi_id = html.escape(pi["id"])
-        buttons = "".join(
-            f'<form method="post" action="/_sandbox/payment_intents/{pi_id}/{action}">'
-            f'<button type="submit">{label}</button></form>'
-            for action, label in (
+        instructions = (pi["next_action"] or {}).get("display_bank_transfer_instructions")
+        actions: tuple[tuple[str, str], ...]
+        if pi["payment_method_types"] == ["customer_balance"]:
+            actions = (("fund_half", "Send half of what remains"), ("fund_rest", "Send the rest"))
+        else:
+            actions = (
                 ("processing", "Funds sent (processing)"),
                 ("succeed", "Funds arrived (succeed)"),
                 ("fail", "Payment failed"),
             )
+        buttons = "".join(
+            f'<form method="post" action="/_sandbox/payment_intents/{pi_id}/{action}">'
+            f'<button type="submit">{label}</button></form>'
+            for action, label in actions
         )
+        remaining = ""
+        if instructions:
+            due = format_amount(instructions["amount_remaining"], pi["currency"]).upper()
+            remaining = f", {html.escape(due)} still to come"
         body = (
             f"<p>Bank payment <code>{pi_id}</code> of <strong>{money(pi)}</strong>: "
-            f"status <strong>{html.escape(pi['status'])}</strong>.</p>"
+            f"status <strong>{html.escape(pi['status'])}</strong>{remaining}.</p>"
             f'<div class="actions">{buttons}</div>'
         )
         return Response(200, page("Sandbox bank transfer", body), HTML)

@@ -39,15 +39,31 @@ class MoneyField(serializers.Field):
         currency = fields.get_attribute(instance, self.currency_attr.split("."))
         return (super().get_attribute(instance), currency)
 
-    def to_representation(self, value: tuple[Decimal, str]) -> str:
+    def to_representation(self, value: tuple[Decimal | None, str]) -> str | None:
         amount, currency = value
-        return str(money.to_decimal(amount, currency))
+        return None if amount is None else str(money.to_decimal(amount, currency))
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "format": "decimal",
+        "example": "30.00",
+        "pattern": r"^\d+(\.\d{1,3})?$",
+        "nullable": True,
+    }
+)
+class OptionalMoneyField(MoneyField):
+    """An amount that may be absent (null)."""
 
 
 class PaymentSerializer(serializers.ModelSerializer):
     amount = MoneyField()
     amount_refunded = MoneyField()
     amount_refundable = MoneyField()
+    amount_remaining = OptionalMoneyField(
+        help_text="A bank transfer waiting for the customer's money: what remains to be paid.",
+    )
     order_id = serializers.IntegerField(read_only=True)
     payment_intent_id = serializers.CharField(source="stripe_payment_intent_id", read_only=True)
 
@@ -63,6 +79,7 @@ class PaymentSerializer(serializers.ModelSerializer):
             "payment_method",
             "amount_refunded",
             "amount_refundable",
+            "amount_remaining",
             "card_brand",
             "card_last4",
             "failure_code",

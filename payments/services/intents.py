@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import transaction
 
+from payments import money
 from payments.models import Payment
 from payments.services import transitions
 from payments.services.common import lock_payment_of_intent, plain
@@ -26,6 +27,7 @@ INTENT_FIELDS = [
     "stripe_charge_id",
     "card_brand",
     "card_last4",
+    "amount_remaining",
     "updated_at",
 ]
 
@@ -51,6 +53,15 @@ def payment_apply_intent(payment: Payment, intent: Any, *, observed_at: datetime
     payment.stripe_synced_at = after.synced_at
     payment.failure_code, payment.failure_message = after.failure_code, after.failure_message
     changed = after.status != before.status
+    recorded = (
+        None
+        if payment.amount_remaining is None
+        else money.to_minor_units(payment.amount_remaining, payment.currency)
+    )
+    remaining = transitions.amount_remaining_after(payment.status, recorded, facts.amount_remaining)
+    payment.amount_remaining = (
+        None if remaining is None else money.from_minor_units(remaining, payment.currency)
+    )
     if changed:
         logger.info(
             "payment %s: %s -> %s (%s)", payment.pk, before.status, after.status, facts.intent_id

@@ -58,6 +58,8 @@ class IntentFacts:
     failure_message: str
     charge_id: str | None  # `latest_charge` when given as an id
     charge: Mapping[str, Any] | None  # `latest_charge` when expanded
+    # A bank transfer waiting for money: what remains to be paid, in minor units.
+    amount_remaining: int | None = None
 
 
 def intent_facts(intent: Mapping[str, Any]) -> IntentFacts:
@@ -75,6 +77,8 @@ def intent_facts(intent: Mapping[str, Any]) -> IntentFacts:
     else:  # requires_payment_method (fresh), requires_confirmation, requires_action, ...
         status = PENDING
     charge = intent.get("latest_charge")
+    instructions = (intent.get("next_action") or {}).get("display_bank_transfer_instructions")
+    remaining = instructions.get("amount_remaining") if isinstance(instructions, Mapping) else None
     return IntentFacts(
         intent_id=str(intent["id"]),
         status=status,
@@ -82,6 +86,7 @@ def intent_facts(intent: Mapping[str, Any]) -> IntentFacts:
         failure_message=str(error.get("message") or ""),
         charge_id=charge if isinstance(charge, str) else None,
         charge=charge if isinstance(charge, Mapping) else None,
+        amount_remaining=remaining if isinstance(remaining, int) else None,
     )
 
 
@@ -124,6 +129,17 @@ def payment_after(state: PaymentState, facts: IntentFacts, observed_at: datetime
         # not the payment's state. A cancelled attempt keeps the reason it ended on.
         failure_code = failure_message = ""
     return PaymentState(state.intent_id, status, synced_at, failure_code, failure_message)
+
+
+def amount_remaining_after(status: str, recorded: int | None, seen: int | None) -> int | None:
+    """What remains to be paid of a bank transfer (minor units): money only arrives, so the
+    smallest amount Stripe reported wins, in whatever order the reports come; nothing remains
+    once the payment is final."""
+    if status in (*PAID, CANCELLED):
+        return None
+    if recorded is None or seen is None:
+        return seen if recorded is None else recorded
+    return min(recorded, seen)
 
 
 def payment_status_with_refunds(status: str, amount: Decimal, refunded: Decimal) -> str:

@@ -30,6 +30,9 @@ _PAYMENT_INTENT_EVENTS = {
     "payment_intent.payment_failed",
     "payment_intent.canceled",
     "payment_intent.processing",
+    # A bank transfer: its instructions, then each part of the money that arrives.
+    "payment_intent.requires_action",
+    "payment_intent.partially_funded",
 }
 _CHARGE_EVENTS = {"charge.succeeded", "charge.refunded"}
 # Since API 2024-10-28 the refund.* events cover refunds of every payment method;

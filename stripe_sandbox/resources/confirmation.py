@@ -236,37 +236,64 @@ class ConfirmationAPI(ChargesAPI):
         return pi
 
     # --- bank transfers and debits ------------------------------------------------------------
-    def confirm_bank_payment(self, pi: Obj, pm: Obj, ctx: Ctx, return_url: str | None) -> None:
-        if pm["type"] == "customer_balance":
-            # Waits for the customer's transfer: /_sandbox/payment_intents/<id>/processing etc.
-            pi["status"] = "requires_action"
-            pi["next_action"] = {
-                "type": "display_bank_transfer_instructions",
-                "display_bank_transfer_instructions": {
-                    "amount_remaining": pi["amount"],
-                    "currency": pi["currency"],
-                    "financial_addresses": [
-                        {
-                            "iban": {
-                                "account_holder_name": "Stripe Sandbox",
-                                "bic": "SANDDEFFXXX",
-                                "country": "DE",
-                                "iban": "DE00SANDBOX0000000000",
-                            },
-                            "supported_networks": ["sepa"],
-                            "type": "iban",
-                        }
-                    ],
-                    "hosted_instructions_url": (
-                        f"{ctx.base_url}/_sandbox/payment_intents/{pi['id']}"
-                    ),
-                    "reference": pi["id"][-12:].upper(),
-                    "type": "eu_bank_transfer",
-                },
+    def apply_method_options(self, pi: Obj, options: Obj | None) -> None:
+        """Keep the payment method options asked for; a bank transfer's must fit the currency
+        (and name the account's country for an EU transfer), as at Stripe."""
+        balance = (options or {}).get("customer_balance")
+        if not balance:
+            return
+        prefix = "payment_method_options[customer_balance]"
+        transfer = balance.get("bank_transfer") or {}
+        type_ = transfer.get("type")
+        expected = objects.BANK_TRANSFER_TYPE.get(pi["currency"])
+        if type_ is not None and type_ != expected:
+            raise invalid(
+                f"{type_} cannot be used for a PaymentIntent in {pi['currency'].upper()}"
+                + (f"; use {expected}." if expected else "."),
+                param=f"{prefix}[bank_transfer][type]",
+            )
+        if type_ == "eu_bank_transfer":
+            country = (transfer.get("eu_bank_transfer") or {}).get("country")
+            if country not in objects.EU_TRANSFER_COUNTRIES:
+                raise invalid(
+                    f"Invalid {prefix}[bank_transfer][eu_bank_transfer][country]: must be one of "
+                    + ", ".join(objects.EU_TRANSFER_COUNTRIES),
+                    param=f"{prefix}[bank_transfer][eu_bank_transfer][country]",
+                )
+        stored = pi["payment_method_options"].setdefault("customer_balance", {})
+        stored.update(balance)
+        if transfer:
+            requested = {"eu_bank_transfer": "iban", "gb_bank_transfer": "sort_code"}
+            stored["bank_transfer"] = {
+                **transfer,
+                "requested_address_types": [requested.get(type_ or "", "aba")],
             }
-            self.emit("payment_intent.requires_action", pi, ctx)
-        else:
-            self.start_processing(pi, pm, ctx)
+
+    def confirm_bank_payment(self, pi: Obj, pm: Obj, ctx: Ctx, return_url: str | None) -> None:
+        if pm["type"] != "customer_balance":
+            self.start_processing(pi, pm, ctx)  # a debit: processing, then the bank's answer
+            return
+        # A bank transfer waits for the customer's money (Stripe's test helper
+        # /v1/test_helpers/customers/<cus>/fund_cash_balance plays the customer's bank).
+        options = (get_dict(ctx.params, "payment_method_options") or {}).get("customer_balance")
+        if options:
+            self.apply_method_options(pi, {"customer_balance": options})
+        stored = pi["payment_method_options"].get("customer_balance") or {}
+        if stored.get("funding_type") != "bank_transfer":
+            param = "payment_method_options[customer_balance][funding_type]"
+            raise invalid(
+                f"Missing required param: {param}.", param=param, code="parameter_missing"
+            )
+        if not pi["customer"]:
+            raise invalid(
+                "A customer is required to pay with a bank transfer (customer_balance).",
+                param="customer",
+            )
+        pi["status"] = "requires_action"
+        pi["next_action"] = objects.bank_transfer_instructions(
+            pi, stored, pi["customer"], ctx.base_url
+        )
+        self.emit("payment_intent.requires_action", pi, ctx)
 
     def start_processing(self, pi: Obj, pm: Obj, ctx: Ctx | None) -> None:
         ch = objects.charge(
@@ -292,8 +319,14 @@ class ConfirmationAPI(ChargesAPI):
         self.emit("payment_intent.processing", pi, ctx)
 
     def bank_payment(self, pi_id: str, action: str, ctx: Ctx | None = None) -> Obj:
-        """The customer's bank moves: `processing`, then `succeed` or `fail`."""
+        """A debit's bank moves (SEPA, ACH...): `processing`, then `succeed` or `fail`. Bank
+        transfers are paid as at Stripe, by funding the customer's cash balance."""
         pi = self.lookup("payment_intent", pi_id)
+        if pi["payment_method_types"] == ["customer_balance"]:
+            raise invalid(
+                f"PaymentIntent {pi_id} is paid by bank transfer: send the money with "
+                f"POST /v1/test_helpers/customers/{pi['customer']}/fund_cash_balance."
+            )
         if "card" in pi["payment_method_types"] and len(pi["payment_method_types"]) == 1:
             raise invalid(
                 f"PaymentIntent {pi_id} is a card payment; use the 3-D Secure or test card flows."

@@ -34,6 +34,3 @@ class EventsAPI(RefundsAPI):
             regexes = [re.compile(re.escape(p).replace(r"\*", ".*") + "$") for p in patterns]
             items = [e for e in items if any(r.match(e["type"]) for r in regexes)]
         return self.paginate(ctx, "/v1/events", items, {"type", "types", "delivery_success"})
-
-
-# Bank transfers (customer_balance) are offered by accounts in these places, in their currency.

@@ -104,6 +104,7 @@ class PaymentIntentsAPI(ConfirmationAPI):
             statement_descriptor_suffix=get_str(params, "statement_descriptor_suffix"),
             shipping=get_dict(params, "shipping"),
         )
+        self.apply_method_options(pi, get_dict(params, "payment_method_options"))
         confirm = get_bool(params, "confirm")
         pm_id = get_str(params, "payment_method")
         if pm_id is not None and not confirm:

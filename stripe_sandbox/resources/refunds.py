@@ -22,10 +22,10 @@ from ..rules import (
     Obj,
     amount_problem,
 )
-from .payment_intents import PaymentIntentsAPI
+from .bank_transfers import BankTransfersAPI
 
 
-class RefundsAPI(PaymentIntentsAPI):
+class RefundsAPI(BankTransfersAPI):
     # --- refunds ------------------------------------------------------------------------------
     def refund_create(self, ctx: Ctx) -> Obj:
         params = ctx.params

@@ -237,6 +237,16 @@
     });
   };
 
+  // A bank transfer (customer_balance): confirming answers the PaymentIntent with
+  // next_action.display_bank_transfer_instructions, for the page to show. As with Stripe.js,
+  // pass {handleActions: false} to show them yourself (the stand-in never shows a modal).
+  Stripe.prototype.confirmCustomerBalancePayment = function (clientSecret, data, options) {
+    var params = { client_secret: clientSecret, payment_method_data: { type: "customer_balance" } };
+    if (data && data.payment_method_options) params.payment_method_options = data.payment_method_options;
+    return api(this.key, "POST", "/v1/payment_intents/" + intentId(clientSecret) + "/confirm", params)
+      .then(function (r) { return r.ok ? { paymentIntent: r.body } : { error: r.body.error }; });
+  };
+
   Stripe.prototype.handleCardAction = function (clientSecret) {
     var self = this;
     return this.retrievePaymentIntent(clientSecret).then(function (r) {

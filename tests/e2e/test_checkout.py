@@ -9,6 +9,7 @@ from playwright.sync_api import Page, expect
 from payments.models import Payment
 from shop.models import Order
 from tests import factories
+from tests.e2e.conftest import log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -85,3 +86,46 @@ def test_three_d_secure_is_completed_on_the_banks_page(page: Page, shop, stripe_
     )
     stripe_sandbox.wait_for_deliveries()
     assert Payment.objects.get(order=first).status == "succeeded"
+
+
+def test_a_bank_transfer_shows_its_instructions_and_is_paid_in_two_parts(
+    page: Page, shop, stripe_sandbox, browser
+):
+    base_url, (_, second) = shop  # EUR 120.00
+    open_checkout(page, base_url)
+    page.get_by_role("button", name=f"Bank transfer for order #{second.pk}").click()
+    expect(
+        page.get_by_role("heading", name=f"Pay order #{second.pk} by bank transfer")
+    ).to_be_visible()
+    expect(page.locator("#bank-amount")).to_have_text("EUR 120.00")
+    details = page.locator("#bank-details")
+    expect(details).to_contain_text("IBAN")
+    iban = details.locator("dt:has-text('IBAN') + dd").inner_text()
+    assert iban.startswith("NL")  # the country the shop asked Stripe for (NL by default)
+    reference = details.locator("dt:has-text('Reference') + dd").inner_text()
+
+    payment = Payment.objects.get(order=second)
+    stripe_sandbox.fund_cash_balance(payment.stripe_customer_id, 5000, "eur", reference)
+    stripe_sandbox.wait_for_deliveries()
+    page.get_by_role("button", name="Check the payment").click()
+    expect(page.get_by_role("status")).to_have_text(
+        f"EUR 70.00 still to arrive for order #{second.pk}."
+    )
+
+    # Finance sees the same in the back-office.
+    factories.user("fiona", group="Finance")
+    office = browser.new_context().new_page()
+    log_in(office, base_url, "fiona")
+    office.goto(f"{base_url}/backoffice/payments/{payment.pk}/")
+    expect(office.get_by_test_id("amount-remaining")).to_contain_text("EUR 70.00 of EUR 120.00")
+
+    stripe_sandbox.fund_cash_balance(payment.stripe_customer_id, 7000, "eur", reference)
+    stripe_sandbox.wait_for_deliveries()
+    page.get_by_role("button", name="Check the payment").click()
+    expect(page.get_by_role("status")).to_have_text(
+        f"Payment received: order #{second.pk} is paid."
+    )
+    payment.refresh_from_db()
+    assert (payment.status, payment.amount_remaining) == ("succeeded", None)
+    assert Order.objects.get(pk=second.pk).status == "paid"
+    assert page.problems == []  # type: ignore[attr-defined]

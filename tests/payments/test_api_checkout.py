@@ -391,17 +391,54 @@ def test_a_bank_transfer_in_a_currency_without_one_is_a_conflict(stripe_sandbox,
     assert not stripe_sandbox.requests_log(method="POST")
 
 
-def test_a_bank_transfer_is_processing_until_the_funds_arrive(stripe_sandbox, api, alice, settings):
-    settings.PAYMENTS_STATUS_FRESH_SECONDS = 0  # each poll finds the last word stale
-    order = factories.order(alice)
+def test_a_bank_transfer_is_pending_until_all_the_money_has_arrived(
+    stripe_sandbox, api, alice, client, settings
+):
+    from tests.payments.webhook_helpers import SECRET, deliver, sandbox_events
+
+    settings.STRIPE_WEBHOOK_SECRETS = [SECRET]
+    order = factories.order(alice, total="80.00")
     body = api.post(
         CREATE, {"order_id": order.pk, "payment_method": "bank_transfer"}, format="json"
     ).json()
-    status_url = f"/api/payments/payments/{body['payment_id']}/status/"
-    stripe_sandbox.bank_payment(body["payment_intent_id"], "processing")
-    assert api.get(status_url).json()["status"] == "processing"
-    stripe_sandbox.bank_payment(body["payment_intent_id"], "succeed")
-    assert api.get(status_url).json()["status"] == "succeeded"
+    pi = body["payment_intent_id"]
+    # The browser confirms (Stripe.js's confirmCustomerBalancePayment) and shows the instructions.
+    status, confirmed, _ = stripe_sandbox.api(
+        "POST",
+        f"/v1/payment_intents/{pi}/confirm",
+        {
+            "payment_method_data": {"type": "customer_balance"},
+            "client_secret": body["client_secret"],
+        },
+        key=stripe_sandbox.publishable_key,
+    )
+    assert (status, confirmed["status"]) == (200, "requires_action")
+    reference = confirmed["next_action"]["display_bank_transfer_instructions"]["reference"]
+    customer = Payment.objects.get().stripe_customer_id
+    url = f"/api/payments/payments/{body['payment_id']}/"
+
+    def hear() -> None:
+        for event in sandbox_events(stripe_sandbox, "payment_intent.requires_action") + (
+            sandbox_events(stripe_sandbox, "payment_intent.partially_funded")
+            + sandbox_events(stripe_sandbox, "payment_intent.succeeded")
+        ):
+            assert deliver(client, event).status_code == 200
+
+    hear()
+    assert (api.get(url).json()["status"], api.get(url).json()["amount_remaining"]) == (
+        "pending",
+        "80.00",
+    )
+    stripe_sandbox.fund_cash_balance(customer, 3000, "eur", reference)  # EUR 30 arrives
+    hear()
+    assert (api.get(url).json()["status"], api.get(url).json()["amount_remaining"]) == (
+        "pending",
+        "50.00",
+    )
+    stripe_sandbox.fund_cash_balance(customer, 5000, "eur", reference)  # the rest
+    hear()
+    paid = api.get(url).json()
+    assert (paid["status"], paid["amount_remaining"]) == ("succeeded", None)
     order.refresh_from_db()
     assert order.status == "paid"
 

@@ -224,11 +224,19 @@ def test_retrieving_an_unknown_payment_intent_is_an_invalid_request(stripe_sandb
     assert excinfo.value.http_status == 404
 
 
-def test_bank_transfer_moves_through_processing_to_succeeded(stripe_sandbox):
+def test_bank_transfer_waits_for_the_funds_then_succeeds(stripe_sandbox):
     customer = stripe_client.customer_create(
         user_id=5, email="ada@example.com", name="Ada", idempotency_key="customer-user-5"
     )
-    pi = create_pi(customer_id=customer.id, types=("customer_balance",))
+    pi = stripe_client.payment_intent_create(
+        amount=Decimal("12.34"),
+        currency="EUR",
+        customer_id=customer.id,
+        payment_method_types=["customer_balance"],
+        metadata=METADATA,
+        idempotency_key="payment-7-pi-1",
+        bank_transfer=("eu_bank_transfer", "NL"),
+    )
     assert pi.payment_method_types == ["customer_balance"]
     status, body, _ = stripe_sandbox.api(
         "POST",
@@ -236,14 +244,14 @@ def test_bank_transfer_moves_through_processing_to_succeeded(stripe_sandbox):
         {"payment_method_data": {"type": "customer_balance"}},
     )
     assert (status, body["status"]) == (200, "requires_action")
+    instructions = body["next_action"]["display_bank_transfer_instructions"]
+    assert instructions["financial_addresses"][0]["iban"]["country"] == "NL"
 
-    stripe_sandbox.bank_payment(pi.id, "processing")
-    assert stripe_client.payment_intent_retrieve(pi.id).status == "processing"
-    stripe_sandbox.bank_payment(pi.id, "succeed")
+    stripe_sandbox.fund_cash_balance(customer.id, 1234, "eur", instructions["reference"])
 
     assert stripe_client.payment_intent_retrieve(pi.id).status == "succeeded"
     types = [e.type for e in stripe_client.event_list(created_gte=0)]
-    assert "payment_intent.processing" in types
+    assert "payment_intent.requires_action" in types
     assert "payment_intent.succeeded" in types
 
 

@@ -164,3 +164,13 @@ def test_unanswered_refunds_never_push_the_books_past_the_payment(total, known, 
             assert r.amount > room
         else:
             room -= r.amount
+
+
+@given(st.lists(st.integers(0, 10_000), min_size=1, max_size=6))
+def test_what_remains_of_a_bank_transfer_only_goes_down_in_any_order(reports):
+    remaining = None
+    for seen in reports:
+        remaining = t.amount_remaining_after(t.PENDING, remaining, seen)
+    assert remaining == min(reports)
+    assert t.amount_remaining_after(t.SUCCEEDED, remaining, 5) is None
+    assert t.amount_remaining_after(t.PENDING, remaining, None) == remaining

@@ -44,7 +44,7 @@ def test_the_bank_page_has_no_inline_script_or_style(stripe_sandbox):
     assert status == 200 and "button" in css
 
 
-def test_the_hosted_bank_transfer_page_offers_the_three_moves(stripe_sandbox):
+def test_the_hosted_bank_transfer_page_sends_the_money_in_parts(stripe_sandbox):
     _, customer, _ = stripe_sandbox.api("POST", "/v1/customers", {})
     _, pi, _ = stripe_sandbox.api(
         "POST",
@@ -56,10 +56,21 @@ def test_the_hosted_bank_transfer_page_offers_the_three_moves(stripe_sandbox):
             "allowed_payment_method_types": ["customer_balance"],
             "confirm": "true",
             "payment_method_data": {"type": "customer_balance"},
+            "payment_method_options": {
+                "customer_balance": {
+                    "funding_type": "bank_transfer",
+                    "bank_transfer": {
+                        "type": "eu_bank_transfer",
+                        "eu_bank_transfer": {"country": "NL"},
+                    },
+                }
+            },
         },
     )
     url = pi["next_action"]["display_bank_transfer_instructions"]["hosted_instructions_url"]
 
     _, page, _ = stripe_sandbox._http("GET", url.removeprefix(stripe_sandbox.base_url), None, {})
 
-    assert re.findall(r'action="[^"]+/(\w+)"', page) == ["processing", "succeed", "fail"]
+    # The customer's bank: half of what remains, or the rest (Stripe's partial funding).
+    assert re.findall(r'action="[^"]+/(\w+)"', page) == ["fund_half", "fund_rest"]
+    assert "12.34 EUR still to come" in page

@@ -264,20 +264,120 @@ def test_a_sepa_debit_processes_then_fails(stripe_sandbox):
     ]
 
 
-def test_a_bank_payment_can_go_straight_to_succeeded(stripe_sandbox):
+EU_TRANSFER = {
+    "customer_balance": {
+        "funding_type": "bank_transfer",
+        "bank_transfer": {"type": "eu_bank_transfer", "eu_bank_transfer": {"country": "FR"}},
+    }
+}
+
+
+def bank_transfer_pi(sandbox, amount=5000, currency="eur", options=EU_TRANSFER):
+    _, customer, _ = sandbox.api("POST", "/v1/customers", {"email": "a@example.com"})
+    pi = create_pi(
+        sandbox,
+        amount=amount,
+        currency=currency,
+        customer=customer["id"],
+        allowed_payment_method_types=["customer_balance"],
+        payment_method_options=options,
+    )
+    status, confirmed, _ = sandbox.api(
+        "POST",
+        f"/v1/payment_intents/{pi['id']}/confirm",
+        {"payment_method_data": {"type": "customer_balance"}},
+    )
+    assert status == 200, confirmed
+    return customer, confirmed
+
+
+def test_a_bank_transfer_shows_the_instructions_of_the_type_and_country_asked_for(stripe_sandbox):
+    _, pi = bank_transfer_pi(stripe_sandbox)
+    assert (pi["status"], pi["next_action"]["type"]) == (
+        "requires_action",
+        "display_bank_transfer_instructions",
+    )
+    instructions = pi["next_action"]["display_bank_transfer_instructions"]
+    (address,) = instructions["financial_addresses"]
+    assert (instructions["type"], address["type"], address["iban"]["country"]) == (
+        "eu_bank_transfer",
+        "iban",
+        "FR",
+    )
+    assert address["iban"]["iban"].startswith("FR")
+    assert (instructions["amount_remaining"], instructions["currency"]) == (5000, "eur")
+    assert instructions["reference"]
+
+
+def test_a_gb_bank_transfer_shows_a_sort_code(stripe_sandbox):
+    stripe_sandbox.set_account_country("GB")
+    options = {
+        "customer_balance": {
+            "funding_type": "bank_transfer",
+            "bank_transfer": {"type": "gb_bank_transfer"},
+        }
+    }
+    _, pi = bank_transfer_pi(stripe_sandbox, currency="gbp", options=options)
+    (address,) = pi["next_action"]["display_bank_transfer_instructions"]["financial_addresses"]
+    assert address["type"] == "sort_code" and len(address["sort_code"]["account_number"]) == 8
+
+
+def test_a_bank_transfer_is_partially_funded_then_succeeds(stripe_sandbox):
+    customer, pi = bank_transfer_pi(stripe_sandbox)
+    reference = pi["next_action"]["display_bank_transfer_instructions"]["reference"]
+    stripe_sandbox.fund_cash_balance(customer["id"], 2000, "eur", reference)
+    _, part, _ = stripe_sandbox.api("GET", f"/v1/payment_intents/{pi['id']}")
+    assert part["status"] == "requires_action"
+    assert part["next_action"]["display_bank_transfer_instructions"]["amount_remaining"] == 3000
+    stripe_sandbox.fund_cash_balance(customer["id"], 3500, "eur")  # 500 more than remains
+    _, paid, _ = stripe_sandbox.api("GET", f"/v1/payment_intents/{pi['id']}")
+    assert (paid["status"], paid["amount_received"], paid["next_action"]) == (
+        "succeeded",
+        5000,
+        None,
+    )
+    assert event_types(stripe_sandbox)[-3:] == [
+        "payment_intent.partially_funded",
+        "charge.succeeded",
+        "payment_intent.succeeded",
+    ]
+
+
+def test_a_bank_transfer_needs_its_funding_type(stripe_sandbox):
     _, customer, _ = stripe_sandbox.api("POST", "/v1/customers", {"email": "a@example.com"})
     pi = create_pi(
         stripe_sandbox, customer=customer["id"], allowed_payment_method_types=["customer_balance"]
     )
+    status, body, _ = stripe_sandbox.api(
+        "POST",
+        f"/v1/payment_intents/{pi['id']}/confirm",
+        {"payment_method_data": {"type": "customer_balance"}},
+    )
+    assert (status, body["error"]["code"]) == (400, "parameter_missing")
+    assert body["error"]["param"] == "payment_method_options[customer_balance][funding_type]"
 
-    done = stripe_sandbox.bank_payment(pi["id"], "succeed")
 
-    assert done["status"] == "succeeded"
-    assert event_types(stripe_sandbox)[-3:] == [
-        "payment_intent.processing",
-        "charge.succeeded",
-        "payment_intent.succeeded",
-    ]
+def test_a_bank_transfer_type_must_fit_the_currency(stripe_sandbox):
+    _, customer, _ = stripe_sandbox.api("POST", "/v1/customers", {"email": "a@example.com"})
+    options = {
+        "customer_balance": {
+            "funding_type": "bank_transfer",
+            "bank_transfer": {"type": "gb_bank_transfer"},
+        }
+    }
+    status, body, _ = stripe_sandbox.api(
+        "POST",
+        "/v1/payment_intents",
+        {
+            "amount": 5000,
+            "currency": "eur",
+            "customer": customer["id"],
+            "allowed_payment_method_types": ["customer_balance"],
+            "payment_method_options": options,
+        },
+    )
+    assert status == 400
+    assert body["error"]["param"] == "payment_method_options[customer_balance][bank_transfer][type]"
 
 
 def test_card_payments_have_no_bank_controls(stripe_sandbox):
