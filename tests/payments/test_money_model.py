@@ -33,6 +33,7 @@ from typing import Any
 
 import pytest
 import stripe
+from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
@@ -51,6 +52,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 from rest_framework.test import APIClient
+from rest_framework.throttling import ScopedRateThrottle
 
 from payments.models import Payment, Refund, StripeWebhookEvent
 from shop.models import CustomUser, Order
@@ -97,6 +99,7 @@ class MoneyMachine(RuleBasedStateMachine):
         self.sandbox = ctx["sandbox"]
         self.postgres = connection.vendor == "postgresql"
         self.sandbox.reset()
+        cache.clear()  # throttle counts and dashboard figures start from nothing in each example
         Refund.objects.all().delete()
         StripeWebhookEvent.objects.all().delete()
         Order.objects.update(current_payment=None)
@@ -219,10 +222,12 @@ class MoneyMachine(RuleBasedStateMachine):
         self.api_refund(client, body, headers)
         self.last_api_request = (client, body, headers)
 
-    @precondition(lambda self: self.last_api_request is not None)
+    # No preconditions on what earlier answers left behind: hypothesis must be able to replay
+    # the choice of rule even when an answer differs (a stand-in timer, a throttle window).
     @rule(fault=faults)
     def retry_the_last_api_refund(self, fault):
-        assert self.last_api_request is not None
+        if self.last_api_request is None:
+            return
         first = self.answers[-1]
         self.fault(fault)
         again = self.api_refund(*self.last_api_request)
@@ -269,10 +274,10 @@ class MoneyMachine(RuleBasedStateMachine):
         self.after("form confirm", response.status_code)
         self.last_form = (payment, confirm)
 
-    @precondition(lambda self: self.last_form is not None)
     @rule()
     def resubmit_the_last_form(self):
-        assert self.last_form is not None
+        if self.last_form is None:
+            return
         payment, confirm = self.last_form
         count = Refund.objects.filter(created_by__isnull=False).count()
         response = self.browser.post(reverse("backoffice:payment_refund", args=[payment]), confirm)
@@ -456,6 +461,10 @@ def test_money_stays_right_under_every_fault_and_retry(stripe_sandbox, settings,
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {"auth-token": "1000/minute", "payment-status": "100000/minute"},
     }
+    # DRF's throttle reads its rates once, at import: the settings above do not reach it.
+    monkeypatch.setattr(
+        ScopedRateThrottle, "THROTTLE_RATES", settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    )
     # The SDK's retry back-off, shortened so that a run takes seconds, not minutes.
     monkeypatch.setattr(stripe._http_client.HTTPClient, "INITIAL_DELAY", 0.02)
     monkeypatch.setattr(stripe._http_client.HTTPClient, "MAX_DELAY", 0.05)
