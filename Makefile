@@ -36,7 +36,7 @@ lint: install .env
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/mypy config shop payments backoffice stripe_sandbox scripts
+	$(BIN)/mypy config shop payments audit backoffice stripe_sandbox scripts
 
 # Re-pin every installed version after changing pyproject.toml's dependencies.
 lock: install

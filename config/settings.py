@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "axes",
     "shop",
     "payments",
+    "audit",
     "backoffice",
 ]
 

@@ -68,6 +68,9 @@ class Payment(models.Model):
     amount_remaining = models.DecimalField(
         max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES, null=True, blank=True
     )
+    # The status of the payment's latest Stripe dispute (see Dispute); blank if never disputed.
+    # Kept with the dispute, so that the list's badge and filter need no join at a million rows.
+    dispute_status = models.CharField(max_length=32, blank=True, default="")
     card_brand = models.CharField(max_length=32, blank=True, default="")
     card_last4 = models.CharField(max_length=4, blank=True, default="")
     failure_code = models.CharField(max_length=64, blank=True, default="")
@@ -123,6 +126,12 @@ class Payment(models.Model):
                 name="payments_pay_created_cover",
             ),
             models.Index(fields=["updated_at"], name="payments_pay_updated"),
+            # "Disputed payments": a small set at any size.
+            models.Index(
+                fields=["dispute_status", "-created_at", "-id"],
+                condition=~Q(dispute_status=""),
+                name="payments_pay_disputed",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -141,6 +150,10 @@ class Payment(models.Model):
 
 class Refund(models.Model):
     class Status(models.TextChoices):
+        # At or above the approval threshold: held, nothing sent, until a second person decides.
+        AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
+        # The second person said no: nothing was sent, the amount is free again.
+        REJECTED = "rejected", "Rejected"
         # Written before Stripe is called; Stripe's answer moves it on.
         PENDING = "pending", "Pending"
         REQUIRES_ACTION = "requires_action", "Requires action"
@@ -155,7 +168,12 @@ class Refund(models.Model):
         OTHER = "other", "Other"
 
     # Refunds in these states hold part of the payment; failed or canceled ones give it back.
-    COUNTED_STATUSES = (Status.PENDING, Status.REQUIRES_ACTION, Status.SUCCEEDED)
+    COUNTED_STATUSES = (
+        Status.AWAITING_APPROVAL,
+        Status.PENDING,
+        Status.REQUIRES_ACTION,
+        Status.SUCCEEDED,
+    )
     UNANSWERED = Q(status=Status.PENDING, stripe_refund_id__isnull=True)
 
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
@@ -187,14 +205,43 @@ class Refund(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     send_count = models.PositiveSmallIntegerField(default=0)
     last_send_error = models.TextField(blank=True, default="")
+    # Four eyes (PAYMENTS_REFUND_APPROVAL_THRESHOLD): who approved or rejected a refund that
+    # needed a second person, and when. Never the person who asked for it (a check constraint).
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="refunds_approved",
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    rejected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="refunds_rejected",
+    )
+    rejected_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [
+            ("approve_refund", "Can approve or reject a refund awaiting a second person")
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(amount__gt=Decimal("0")), name="payments_refund_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True) | ~Q(approved_by=F("created_by")),
+                name="payments_refund_approver_is_not_requester",
+            ),
+            models.CheckConstraint(
+                condition=Q(rejected_by__isnull=True) | ~Q(rejected_by=F("created_by")),
+                name="payments_refund_rejecter_is_not_requester",
             ),
             models.UniqueConstraint(
                 fields=["created_by", "request_token"],
@@ -220,6 +267,12 @@ class Refund(models.Model):
                 condition=Q(status="pending", stripe_refund_id__isnull=True),
                 name="payments_ref_unanswered",
             ),
+            # "Awaiting approval": a small set at any size.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(status="awaiting_approval"),
+                name="payments_ref_awaiting",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -229,6 +282,95 @@ class Refund(models.Model):
     def is_unanswered(self) -> bool:
         """Pending with no word from Stripe: its amount is held until Stripe's answer is known."""
         return self.status == self.Status.PENDING and not self.stripe_refund_id
+
+
+class Dispute(models.Model):
+    """A Stripe dispute of one of our payments' charges (a chargeback, or an inquiry before it):
+    kept as Stripe last described it by the charge.dispute.* events (services.disputes)."""
+
+    class Status(models.TextChoices):
+        WARNING_NEEDS_RESPONSE = "warning_needs_response", "Inquiry: needs response"
+        WARNING_UNDER_REVIEW = "warning_under_review", "Inquiry: under review"
+        WARNING_CLOSED = "warning_closed", "Inquiry: closed"
+        NEEDS_RESPONSE = "needs_response", "Needs response"
+        UNDER_REVIEW = "under_review", "Under review"
+        APPEAL_NEEDS_RESPONSE = "appeal_needs_response", "Appeal: needs response"
+        APPEAL_UNDER_REVIEW = "appeal_under_review", "Appeal: under review"
+        WON = "won", "Won"
+        LOST = "lost", "Lost"
+        PREVENTED = "prevented", "Prevented"
+
+    # Decided: nothing more can be answered, and the status never moves again.
+    FINAL_STATUSES = (Status.WARNING_CLOSED, Status.WON, Status.LOST, Status.PREVENTED)
+    # Waiting for our evidence (or our acceptance).
+    NEEDS_RESPONSE_STATUSES = (
+        Status.WARNING_NEEDS_RESPONSE,
+        Status.NEEDS_RESPONSE,
+        Status.APPEAL_NEEDS_RESPONSE,
+    )
+
+    stripe_dispute_id = models.CharField(max_length=255, unique=True)
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="disputes")
+    stripe_charge_id = models.CharField(max_length=255, blank=True, default="")
+    amount = models.DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES)
+    currency = models.CharField(max_length=3)
+    # Stripe's reason (fraudulent, product_not_received, general, ...): an open set.
+    reason = models.CharField(max_length=64)
+    status = models.CharField(max_length=32, choices=Status.choices)
+    network_reason_code = models.CharField(max_length=64, blank=True, default="")
+    is_charge_refundable = models.BooleanField(default=False)
+    evidence_due_by = models.DateTimeField(null=True, blank=True)
+    has_evidence = models.BooleanField(default=False)
+    submission_count = models.PositiveSmallIntegerField(default=0)
+    # The text evidence as Stripe holds it (saved as a draft, or submitted): field -> text.
+    evidence = models.JSONField(default=dict, blank=True)
+    # Stripe took the disputed amount (and its fee) from the balance; gave it back (won).
+    funds_withdrawn = models.BooleanField(default=False)
+    funds_reinstated = models.BooleanField(default=False)
+    # The dispute's balance transactions, summed (negative: money out), in their currency.
+    balance_net = models.DecimalField(
+        max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES, default=Decimal("0")
+    )
+    balance_currency = models.CharField(max_length=3, blank=True, default="")
+    stripe_created_at = models.DateTimeField(null=True, blank=True)
+    # Creation time of the newest event (or fetch) whose facts the row holds: an older event
+    # arriving late never overwrites newer facts.
+    stripe_synced_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["evidence_due_by", "id"]
+        permissions = [("respond_to_dispute", "Can submit evidence for or accept a dispute")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=Decimal("0")), name="payments_dispute_amount_positive"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["evidence_due_by", "id"], name="payments_dsp_due"),
+            models.Index(
+                fields=["status", "evidence_due_by", "id"], name="payments_dsp_status_due"
+            ),
+            models.Index(
+                fields=["reason", "evidence_due_by", "id"], name="payments_dsp_reason_due"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Dispute {self.stripe_dispute_id} of payment #{self.payment_id} ({self.status})"
+
+    @property
+    def is_inquiry(self) -> bool:
+        return self.status.startswith("warning_")
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in self.FINAL_STATUSES
+
+    @property
+    def amount_display(self) -> str:
+        return money.format_amount(self.amount, self.currency)
 
 
 class StripeWebhookEvent(models.Model):

@@ -248,8 +248,8 @@ def users_who_may_refund() -> QuerySet[CustomUser]:
     which scan every customer through them (a tenth of a second at ten thousand customers).
     """
     perm = Permission.objects.get(content_type__app_label="payments", codename="add_refund")
-    via_group = CustomUser.groups.through.objects.filter(group__permissions=perm)
-    direct = CustomUser.user_permissions.through.objects.filter(permission=perm)
+    via_group = CustomUser.groups.through.objects.filter(group__permissions=perm)  # type: ignore[attr-defined]
+    direct = CustomUser.user_permissions.through.objects.filter(permission=perm)  # type: ignore[attr-defined]
     return CustomUser.objects.filter(
         Q(is_superuser=True)
         | Q(pk__in=via_group.values("customuser_id"))
