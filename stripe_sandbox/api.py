@@ -10,13 +10,13 @@ import re
 
 from .errors import StripeError, invalid
 from .params import Ctx, Handler, format_amount
-from .resources.events import EventsAPI
+from .resources.disputes import DisputesAPI
 from .store import Store
 
 __all__ = ["Ctx", "StripeAPI", "StripeError", "format_amount", "invalid"]
 
 
-class StripeAPI(EventsAPI):
+class StripeAPI(DisputesAPI):
     def __init__(
         self, store: Store, *, refund_settle_delay: float = 2.0, account_country: str = "NL"
     ) -> None:
@@ -61,6 +61,10 @@ class StripeAPI(EventsAPI):
                 self.customer_fund_cash_balance,
                 False,
             ),
+            ("GET", r"/v1/disputes", self.dispute_list, False),
+            ("GET", r"/v1/disputes/(?P<obj_id>[^/]+)", self.dispute_retrieve, False),
+            ("POST", r"/v1/disputes/(?P<obj_id>[^/]+)", self.dispute_update, False),
+            ("POST", r"/v1/disputes/(?P<obj_id>[^/]+)/close", self.dispute_close, False),
             ("GET", r"/v1/events", self.event_list, False),
             ("GET", r"/v1/events/(?P<obj_id>[^/]+)", self.event_retrieve, False),
         ]

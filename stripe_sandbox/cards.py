@@ -1,7 +1,8 @@
 """Stripe's test cards and test PaymentMethod tokens, and what each does.
 
 Source: https://docs.stripe.com/testing (cards by brand, declined payments, 3-D Secure,
-refunds). A number not listed here is refused the way Stripe's test mode refuses a real card.
+refunds, disputes). A number not listed here is refused the way Stripe's test mode refuses a
+real card.
 """
 
 from __future__ import annotations
@@ -19,6 +20,15 @@ class Decline:
 
 
 @dataclass(frozen=True)
+class DisputeSpec:
+    """The dispute a test card's successful charge gets right away (Stripe's test mode)."""
+
+    reason: str
+    case_type: str  # "chargeback" or "inquiry"
+    network_reason_code: str
+
+
+@dataclass(frozen=True)
 class TestCard:
     number: str
     brand: str
@@ -27,6 +37,8 @@ class TestCard:
     # "succeed", "decline", "authenticate", "refund_fail", "refund_pending"
     behaviour: str = "succeed"
     decline: Decline | None = None
+    # The charge succeeds, then is disputed (cards 0259, 2685, 1976).
+    dispute: DisputeSpec | None = None
 
     @property
     def last4(self) -> str:
@@ -91,6 +103,16 @@ CARDS: dict[str, TestCard] = {
         # Refunds: 5126 refunds start succeeded and fail later; 7726 start pending, succeed later.
         TestCard("4000000000005126", "visa", behaviour="refund_fail"),
         TestCard("4000000000007726", "visa", behaviour="refund_pending"),
+        # Disputes: the charge succeeds, then the cardholder disputes it (Visa's reason codes).
+        TestCard(
+            "4000000000000259", "visa", dispute=DisputeSpec("fraudulent", "chargeback", "10.4")
+        ),
+        TestCard(
+            "4000000000002685",
+            "visa",
+            dispute=DisputeSpec("product_not_received", "chargeback", "13.1"),
+        ),
+        TestCard("4000000000001976", "visa", dispute=DisputeSpec("fraudulent", "inquiry", "10.4")),
     ]
 }
 
@@ -110,6 +132,9 @@ TOKENS: dict[str, str] = {
     "pm_card_authenticationRequired": "4000002500003155",
     "pm_card_threeDSecure2Required": "4000000000003220",
     "pm_card_refundFail": "4000000000005126",
+    "pm_card_createDispute": "4000000000000259",
+    "pm_card_createDisputeProductNotReceived": "4000000000002685",
+    "pm_card_createDisputeInquiry": "4000000000001976",
 }
 
 

@@ -62,6 +62,10 @@ ENDPOINTS: dict[tuple[str, str], str] = {
         "POST",
         "/v1/test_helpers/customers/{id}/fund_cash_balance",
     ): "test_helpers.CustomerFundCashBalanceParams",
+    ("GET", "/v1/disputes"): "DisputeListParams",
+    ("GET", "/v1/disputes/{id}"): "DisputeRetrieveParams",
+    ("POST", "/v1/disputes/{id}"): "DisputeModifyParams",
+    ("POST", "/v1/disputes/{id}/close"): "DisputeCloseParams",
     ("GET", "/v1/events"): "EventListParams",
     ("GET", "/v1/events/{id}"): "EventRetrieveParams",
 }

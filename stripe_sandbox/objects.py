@@ -366,6 +366,117 @@ def refund(*, ch: Obj, amount: int, reason: str | None, metadata: Obj, status: s
     }
 
 
+# --- disputes ------------------------------------------------------------------------------------
+# A dispute's evidence fields, as Stripe returns them (null until given). Files are ids of
+# uploads (`purpose=dispute_evidence`), which the stand-in does not model.
+EVIDENCE_TEXT_FIELDS = (
+    "access_activity_log",
+    "billing_address",
+    "cancellation_policy_disclosure",
+    "cancellation_rebuttal",
+    "customer_email_address",
+    "customer_name",
+    "customer_purchase_ip",
+    "duplicate_charge_explanation",
+    "duplicate_charge_id",
+    "product_description",
+    "refund_policy_disclosure",
+    "refund_refusal_explanation",
+    "service_date",
+    "shipping_address",
+    "shipping_carrier",
+    "shipping_date",
+    "shipping_tracking_number",
+    "uncategorized_text",
+)
+EVIDENCE_FILE_FIELDS = (
+    "cancellation_policy",
+    "customer_communication",
+    "customer_signature",
+    "duplicate_charge_documentation",
+    "receipt",
+    "refund_policy",
+    "service_documentation",
+    "shipping_documentation",
+    "uncategorized_file",
+)
+
+
+def dispute(*, ch: Obj, reason: str, case_type: str, network_reason_code: str, due_by: int) -> Obj:
+    card = ch["payment_method_details"].get("card") or {}
+    inquiry = case_type == "inquiry"
+    evidence: Obj = dict.fromkeys(sorted((*EVIDENCE_TEXT_FIELDS, *EVIDENCE_FILE_FIELDS)))
+    evidence.update(appeal=None, enhanced_evidence={})
+    return {
+        "id": new_id("dp"),
+        "object": "dispute",
+        "amount": ch["amount"],
+        "balance_transactions": [],
+        "charge": ch["id"],
+        "created": now(),
+        "currency": ch["currency"],
+        "enhanced_eligibility_types": [],
+        "evidence": evidence,
+        "evidence_details": {
+            "due_by": due_by,
+            "enhanced_eligibility": {},
+            "has_evidence": False,
+            "past_due": False,
+            "submission_count": 0,
+            "submission_method": "not_submitted",
+        },
+        "intended_submission_method": None,
+        "is_charge_refundable": inquiry,
+        "livemode": False,
+        "metadata": {},
+        "network_reason_code": network_reason_code,
+        "payment_intent": ch["payment_intent"],
+        "payment_method_details": {
+            "card": {
+                "brand": card.get("brand", "visa"),
+                "case_type": case_type,
+                "network": card.get("network", card.get("brand", "visa")),
+                "network_reason_code": network_reason_code,
+            },
+            "type": "card",
+        },
+        "reason": reason,
+        "status": "warning_needs_response" if inquiry else "needs_response",
+    }
+
+
+def dispute_balance_transaction(*, dp: Obj, amount: int, fee: int, description: str) -> Obj:
+    """A dispute's movement of money: the withdrawal (negative, with the dispute fee) or the
+    reinstatement once it is won (positive, the fee given back)."""
+    created = now()
+    return {
+        "id": new_id("txn"),
+        "object": "balance_transaction",
+        "amount": amount,
+        "available_on": created,
+        "balance_type": "payments",
+        "created": created,
+        "currency": dp["currency"],
+        "description": description,
+        "exchange_rate": None,
+        "fee": fee,
+        "fee_details": [
+            {
+                "amount": fee,
+                "application": None,
+                "currency": dp["currency"],
+                "description": "Dispute fee",
+                "type": "stripe_fee",
+            }
+        ],
+        "net": amount - fee,
+        "reporting_category": "dispute",
+        "source": dp["id"],
+        "status": "available",
+        "type": "adjustment",
+    }
+
+
 def event(
     *,
     type_: str,

@@ -243,8 +243,33 @@ class StripeSandbox:
         return self.control("POST", f"payment_intents/{pi_id}/{action}")
 
     def settle_refunds(self) -> None:
-        """Run the refunds that settle later (test cards 5126 and 7726) now."""
+        """Run the refunds that settle later (test cards 5126 and 7726) now, and every other
+        scheduled change (disputes decided by Stripe's test evidence)."""
         self.control("POST", "scheduled/run")
+
+    def run_scheduled(self) -> None:
+        """Run every scheduled change now (`settle_refunds` by another name)."""
+        self.control("POST", "scheduled/run")
+
+    # --- disputes (test cards 0259, 2685, 1976; `pm_card_createDispute...`) ----------------------
+    def disputes(
+        self, payment_intent_id: str | None = None, *, charge_id: str | None = None
+    ) -> list[Obj]:
+        """The disputes (newest first), of one PaymentIntent or charge if given."""
+        params: Obj = {"limit": 100, "payment_intent": payment_intent_id, "charge": charge_id}
+        status, body, _ = self.api("GET", "/v1/disputes", params)
+        assert status == 200, body
+        return body["data"]
+
+    def dispute(self, dispute_id: str) -> Obj:
+        status, body, _ = self.api("GET", f"/v1/disputes/{dispute_id}")
+        assert status == 200, body
+        return body
+
+    def dispute_decide(self, dispute_id: str, outcome: str) -> Obj:
+        """The card issuer decides: "won" or "lost" (`charge.dispute.closed`, and for a won
+        chargeback `charge.dispute.funds_reinstated`). Returns the dispute."""
+        return self.control("POST", f"disputes/{dispute_id}/decide", {"outcome": outcome})
 
 
 @pytest.fixture(scope="session")

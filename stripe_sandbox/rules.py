@@ -115,6 +115,7 @@ EXPANDABLE = {
     "charge": {"customer", "payment_intent", "refunds"},
     "refund": {"charge", "payment_intent"},
     "payment_method": {"customer"},
+    "dispute": {"charge", "payment_intent"},
     "customer": set(),
     "event": set(),
 }
@@ -126,6 +127,7 @@ PREFIX_KINDS = {
     "py": "charge",
     "re": "refund",
     "pyr": "refund",
+    "dp": "dispute",
     "evt": "event",
 }
 MISSING_PARAM = {
@@ -134,8 +136,26 @@ MISSING_PARAM = {
     "payment_intent": "intent",
     "charge": "charge",
     "refund": "refund",
+    "dispute": "dispute",
     "event": "id",
 }
+# Disputes: which statuses take evidence, which are decided, and Stripe's dispute fee.
+DISPUTE_ANSWERABLE = ("needs_response", "warning_needs_response")
+DISPUTE_OPEN = (*DISPUTE_ANSWERABLE, "under_review", "warning_under_review")
+DISPUTE_CLOSED = ("won", "lost", "warning_closed", "prevented")
+# Days a cardholder's bank gives the merchant to answer (Stripe's test disputes: 7).
+DISPUTE_RESPONSE_DAYS = 7
+
+
+def dispute_fee(currency: str) -> int:
+    """Stripe's dispute fee, 15.00 in the charge's currency, in its minor units."""
+    if currency in ZERO_DECIMAL:
+        return 15
+    if currency in THREE_DECIMAL:
+        return 15_000
+    return 1500
+
+
 AUTH_FAILURE_MESSAGE = (
     "The provided PaymentMethod has failed authentication. You can provide payment_method_data "
     "or a new PaymentMethod to attempt to fulfill this PaymentIntent again."

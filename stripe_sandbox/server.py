@@ -114,6 +114,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
     # waits for the delayed ACK (~40 ms) on every request.
     disable_nagle_algorithm = True
     server_version = "stripe-sandbox/1.0"
+    # Whether this request's idempotency key was released once its outcome was stored.
+    key_released = False
 
     # --- plumbing -----------------------------------------------------------------------------
     def log_message(self, format: str, *args: Any) -> None:
@@ -297,6 +299,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             )
             self.send_json(409, error.body(), headers)
             return
+        self.key_released = False
         try:
             self.run_v1(
                 method,
@@ -311,7 +314,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 generation,
             )
         finally:
-            if tracked:
+            if tracked and not self.key_released:
                 with store.lock:
                     store.keys_in_flight.discard(str(idempotency_key))
 
@@ -387,6 +390,11 @@ class SandboxHandler(BaseHTTPRequestHandler):
             headers.update(extra)
             if method == "POST":
                 store.save()
+            if idempotency_key:
+                # Done before the answer goes out: a retry sent as soon as it arrives is a
+                # replay, not a 409 for a request still in progress.
+                store.keys_in_flight.discard(idempotency_key)
+                self.key_released = True
         if fault is not None and fault.kind == "lost":
             # The request ran (and its idempotent result is stored), but its answer is lost on
             # the way back: the client sees a 500, as when Stripe fails after acting.
@@ -587,6 +595,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 job["at"] = 0
             api.run_due_jobs()
             return {"ran": True}
+        if parts[:1] == ["disputes"] and parts[2:] == ["decide"] and method == "POST":
+            # The card issuer's decision on a dispute: {"outcome": "won" | "lost"}.
+            return api.dispute_decide(parts[1], str(params.get("outcome", "")))
         if parts[:1] == ["three_d_secure"] and len(parts) in (2, 3):
             return self.three_d_secure(method, parts, params)
         if route in ("three_d_secure.js", "sandbox.css"):

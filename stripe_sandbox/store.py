@@ -23,7 +23,15 @@ from .objects import new_id
 
 Obj = dict[str, Any]
 
-KINDS = ("customer", "payment_method", "payment_intent", "charge", "refund", "event")
+KINDS = (
+    "customer",
+    "payment_method",
+    "payment_intent",
+    "charge",
+    "refund",
+    "dispute",
+    "event",
+)
 # Stripe keeps idempotency keys for at least 24 hours.
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 REQUEST_LOG_LIMIT = 5000

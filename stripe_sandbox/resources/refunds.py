@@ -79,6 +79,7 @@ class RefundsAPI(BankTransfersAPI):
                     param="charge",
                     code="charge_not_refundable",
                 )
+        self.refuse_disputed_refund(charge)
         remaining = charge["amount"] - charge["amount_refunded"]
         if remaining <= 0:
             raise invalid(
@@ -126,6 +127,9 @@ class RefundsAPI(BankTransfersAPI):
         self.emit("charge.refunded", charge, ctx, previous)
         return self.render(refund, ctx)
 
+    def refuse_disputed_refund(self, charge: Obj) -> None:
+        """Stripe refuses to refund a disputed charge (the disputes' resource says when)."""
+
     def add_to_charge_refunds(self, charge: Obj, refund: Obj) -> None:
         refunds = charge["refunds"]
         refunds["data"] = [r for r in refunds["data"] if r["id"] != refund["id"]]
@@ -161,8 +165,13 @@ class RefundsAPI(BankTransfersAPI):
             return
         self.store.data["scheduled"] = [j for j in self.store.data["scheduled"] if j["at"] > now]
         for job in due:
-            self.settle_refund(job["id"], job["action"])
+            self.run_job(job["action"], job["id"])
         self.store.save()
+
+    def run_job(self, action: str, obj_id: str) -> None:
+        """One scheduled change whose time has come (the disputes' resource adds its own)."""
+        if action in ("refund_fail", "refund_succeed"):
+            self.settle_refund(obj_id, action)
 
     def refund_retrieve(self, ctx: Ctx, obj_id: str) -> Obj:
         check_unknown(ctx.params, {"expand"})

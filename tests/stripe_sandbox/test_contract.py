@@ -23,7 +23,15 @@ ENDPOINTS: list[tuple[str, str, str, dict[str, Any]]] = [
     ("POST", "/v1/refunds", "/v1/refunds", {"payment_intent": "PAID"}),
     ("GET", "/v1/refunds", "/v1/refunds", {}),
     ("GET", "/v1/events", "/v1/events", {}),
+    ("GET", "/v1/disputes", "/v1/disputes", {"payment_intent": "PAID"}),
+    ("GET", "/v1/disputes/{id}", "/v1/disputes/DISPUTE", {}),
+    ("POST", "/v1/disputes/{id}", "/v1/disputes/DISPUTE", {"metadata": {"case": "1"}}),
+    ("POST", "/v1/disputes/{id}/close", "/v1/disputes/DISPUTE/close", {}),
 ]
+# Every dispute route the stand-in serves has a baseline here (and so its derived cases).
+assert {(m, r) for m, r, _, _ in ENDPOINTS} >= {
+    key for key in contract.ENDPOINTS if key[1].startswith("/v1/disputes")
+}
 
 
 def literal_fields(cls: type, path: tuple[str, ...] = (), depth: int = 3):
@@ -146,18 +154,46 @@ def paid_intent(stripe_sandbox) -> str:
     return pi["id"]
 
 
-def test_the_baseline_requests_run(stripe_sandbox, paid_intent):
+@pytest.fixture
+def dispute(stripe_sandbox) -> str:
+    """A dispute waiting for an answer (test card 0259's chargeback)."""
+    _, pi, _ = stripe_sandbox.api(
+        "POST",
+        "/v1/payment_intents",
+        {
+            "amount": "1000",
+            "currency": "eur",
+            "confirm": "true",
+            "payment_method": "pm_card_createDispute",
+        },
+    )
+    return stripe_sandbox.disputes(pi["id"])[0]["id"]
+
+
+def filled(url: str, base: dict[str, Any], paid: str, dispute: str) -> tuple[str, dict[str, Any]]:
+    """The baseline with the placeholders replaced: PAID (a paid PaymentIntent), DISPUTE."""
+    return url.replace("DISPUTE", dispute), {
+        k: (paid if v == "PAID" else v) for k, v in base.items()
+    }
+
+
+def test_the_baseline_requests_run(stripe_sandbox, paid_intent, dispute):
     for method, _, url, base in ENDPOINTS:
-        params = {k: (paid_intent if v == "PAID" else v) for k, v in base.items()}
+        if url.endswith("/close"):
+            continue  # accepting is final; it runs alone below
+        url, params = filled(url, base, paid_intent, dispute)
         status, body, _ = stripe_sandbox.api(method, url, params)
         assert status == 200, (method, url, body)
+    status, body, _ = stripe_sandbox.api("POST", f"/v1/disputes/{dispute}/close")
+    assert status == 200, body
 
 
 @pytest.mark.parametrize(("method", "url", "base", "change", "param", "refusal"), list(cases()))
 def test_the_stand_in_refuses_exactly_what_the_types_forbid(
-    stripe_sandbox, paid_intent, method, url, base, change, param, refusal
+    stripe_sandbox, paid_intent, dispute, method, url, base, change, param, refusal
 ):
-    params = merged({k: (paid_intent if v == "PAID" else v) for k, v in base.items()}, change)
+    url, base = filled(url, base, paid_intent, dispute)
+    params = merged(base, change)
     status, body, _ = stripe_sandbox.api(method, url, params)
     error = body.get("error", {}) if isinstance(body, dict) else {}
     contract_refusal = status == 400 and (
