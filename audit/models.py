@@ -1,11 +1,30 @@
 """One row per staff (or scheduled) action that moved money or changed the books. Append-only:
-nothing in the app updates or deletes a row, and on PostgreSQL a trigger refuses it."""
+nothing in the app updates or deletes a row (the model and its queryset refuse to), and the
+database refuses it too (triggers, audit.triggers: PostgreSQL and SQLite alike)."""
 
 from __future__ import annotations
+
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+
+class AppendOnly(Exception):
+    """An attempt to change or delete an audit entry."""
+
+
+def _refuse(what: str) -> NoReturn:
+    raise AppendOnly(f"Audit entries are append-only: {what} refused.")
+
+
+class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
+    def update(self, **kwargs: Any) -> int:
+        _refuse("update")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        _refuse("delete")
 
 
 class AuditEntry(models.Model):
@@ -50,6 +69,8 @@ class AuditEntry(models.Model):
     before = models.JSONField(default=dict, blank=True)
     after = models.JSONField(default=dict, blank=True)
 
+    objects = AuditEntryQuerySet.as_manager()
+
     class Meta:
         verbose_name = "audit entry"
         verbose_name_plural = "audit entries"
@@ -64,3 +85,11 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label}: {self.get_action_display()}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            _refuse(f"change of entry #{self.pk}")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _refuse(f"delete of entry #{self.pk}")

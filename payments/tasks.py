@@ -15,6 +15,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from audit.context import audit_context
 from payments import queue, services
 from payments.services.common import exclusive
 from payments.stripe_client import ProviderUnavailable, RateLimited
@@ -66,7 +67,8 @@ def webhook_events_sweep() -> int:
 @shared_task(**_RETRY)
 def refunds_settle() -> int:
     """The sweep of refunds Stripe has not confirmed (each claimed before it is settled)."""
-    settled, waiting = services.refunds_settle_unanswered()
+    with audit_context(actor_label="refund sweep (scheduled)"):
+        settled, waiting = services.refunds_settle_unanswered()
     for line in settled:
         logger.info("sweep: %s", line)
     for line in waiting:
@@ -82,7 +84,8 @@ def payments_reconcile_recent() -> int:
             logger.info("reconcile: already running elsewhere")
             return 0
         since = timezone.now() - timedelta(days=float(settings.PAYMENTS_RECONCILE_DAYS))
-        checked, changes, errors = services.payments_reconcile(since=since)
+        with audit_context(actor_label="reconcile (scheduled)"):
+            checked, changes, errors = services.payments_reconcile(since=since)
     for line in changes:
         logger.info("reconcile: %s", line)
     for line in errors:

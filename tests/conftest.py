@@ -39,6 +39,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _flush_lifts_the_audit_triggers():
+    """A transactional test ends with `flush` (TRUNCATE on PostgreSQL, DELETE on SQLite), which
+    the audit table's append-only triggers refuse. Here, and only here, the flush drops them for
+    its own transaction and creates them again before it commits (audit.triggers), so every test
+    starts with the triggers in place and the app never has a way around them."""
+    from django.core.management.commands import flush
+
+    from audit.triggers import install_statements, remove_statements
+
+    original = flush.sql_flush
+
+    def sql_flush(style, connection, *args, **kwargs):
+        statements = original(style, connection, *args, **kwargs)
+        if not statements:
+            return statements
+        vendor = connection.vendor
+        return [*remove_statements(vendor), *statements, *install_statements(vendor)]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(flush, "sql_flush", sql_flush)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # PBKDF2's deliberate slowness protects real passwords; in tests it only costs minutes.

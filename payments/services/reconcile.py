@@ -12,7 +12,9 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from payments import stripe_client
+from audit.models import AuditEntry
+from audit.services import audit_record
+from payments import money, stripe_client
 from payments.models import Payment, Refund
 from payments.services import transitions
 from payments.services.common import lock_payment
@@ -93,9 +95,62 @@ def payment_status_check(*, payment_id: int, just_confirmed: bool = False) -> Pa
     return Payment.objects.select_related("order", "user").get(pk=payment_id)
 
 
-def _books(payment: Payment) -> tuple[Any, ...]:
-    refunds = tuple(payment.refunds.order_by("pk").values_list("stripe_refund_id", "status"))
-    return (payment.status, payment.amount_refunded, payment.stripe_charge_id, refunds)
+def _books(payment: Payment) -> dict[str, Any]:
+    """A payment's books as the audit trail records them, before and after (JSON)."""
+    refunds = payment.refunds.order_by("pk").values_list("pk", "stripe_refund_id", "status")
+    return {
+        "status": payment.status,
+        "amount_refunded": str(money.to_decimal(payment.amount_refunded, payment.currency)),
+        "stripe_charge_id": payment.stripe_charge_id or "",
+        "refunds": {
+            str(pk): {"status": status, "stripe_refund_id": stripe_id or ""}
+            for pk, stripe_id, status in refunds
+        },
+    }
+
+
+def _books_line(before: dict[str, Any], after: dict[str, Any], currency: str) -> str:
+    return (
+        f"{before['status']} -> {after['status']}, "
+        f"refunded {before['amount_refunded']} -> {after['amount_refunded']} {currency}, "
+        f"refunds {len(before['refunds'])} -> {len(after['refunds'])}"
+    )
+
+
+def payment_refresh_from_stripe(*, payment_id: int, settle_refunds: bool = False) -> Payment:
+    """A person's "refresh from Stripe": `payment_sync_from_stripe`, then an audit entry with
+    the payment's books before -> after (who and from where: the request being served).
+
+    The sync commits in steps around its Stripe calls (no transaction is held across one), so
+    the entry follows its last step. A refresh that fails is recorded only if it changed
+    something before failing."""
+    payment = Payment.objects.get(pk=payment_id)
+    before = _books(payment)
+    try:
+        payment = payment_sync_from_stripe(payment_id=payment_id, settle_refunds=settle_refunds)
+    except Exception as exc:
+        after = _books(Payment.objects.get(pk=payment_id))
+        if after != before:
+            _audit_refresh(payment, before, after, failure=f"{type(exc).__name__}: {exc}")
+        raise
+    _audit_refresh(payment, before, _books(payment))
+    return payment
+
+
+def _audit_refresh(
+    payment: Payment, before: dict[str, Any], after: dict[str, Any], failure: str = ""
+) -> None:
+    changed = _books_line(before, after, payment.currency) if after != before else "no change"
+    summary = f"Payment #{payment.pk} refreshed from Stripe: {changed}"
+    audit_record(
+        action=AuditEntry.Action.PAYMENT_REFRESHED,
+        summary=f"{summary} (then failed: {failure})" if failure else summary,
+        object_type="payment",
+        object_id=payment.pk,
+        payment_id=payment.pk,
+        before=before,
+        after=after,
+    )
 
 
 def payments_reconcile(
@@ -111,6 +166,9 @@ def payments_reconcile(
     started = timezone.now()  # what is listed from here on is at least this fresh
     checked, changes, errors = 0, [], []
     seen: set[str] = set()
+    # Per changed payment, its books before and after: the run's audit entry.
+    changed_before: dict[str, Any] = {}
+    changed_after: dict[str, Any] = {}
 
     def check(intent_id: str, intent: Any = None) -> None:
         nonlocal checked
@@ -138,14 +196,34 @@ def payments_reconcile(
         after = _books(payment)
         if after != before:
             changes.append(
-                f"payment #{payment.pk} ({intent_id}): {before[0]} -> {after[0]}, "
-                f"refunded {before[1]} -> {after[1]} {payment.currency}, "
-                f"refunds {len(before[3])} -> {len(after[3])}"
+                f"payment #{payment.pk} ({intent_id}): "
+                + _books_line(before, after, payment.currency)
             )
+            changed_before[str(payment.pk)] = before
+            changed_after[str(payment.pk)] = after
 
-    for intent in stripe_client.payment_intent_list(created_gte=since):
-        check(intent.id, intent)
-    for refund in stripe_client.refund_list_since(created_gte=since):
-        if refund.payment_intent:
-            check(str(refund.payment_intent))
+    try:
+        for intent in stripe_client.payment_intent_list(created_gte=since):
+            check(intent.id, intent)
+        for refund in stripe_client.refund_list_since(created_gte=since):
+            if refund.payment_intent:
+                check(str(refund.payment_intent))
+    finally:
+        # One entry per run that changed something (also when the listing failed part way);
+        # a run that changed nothing records nothing (beat runs one every 15 minutes).
+        if changes:
+            lines = [
+                f"Reconcile since {since:%Y-%m-%d %H:%M}: {checked} payments checked, "
+                f"{len(changes)} changed, {len(errors)} not checked",
+                *changes,
+                *errors,
+            ]
+            audit_record(
+                action=AuditEntry.Action.RECONCILE_RUN,
+                summary="\n".join(lines),
+                object_type="job",
+                object_id="reconcile",
+                before={"payments": changed_before},
+                after={"payments": changed_after},
+            )
     return checked, changes, errors

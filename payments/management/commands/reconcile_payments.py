@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from tqdm import tqdm
 
+from audit.context import audit_context
 from payments import services
 from payments.stripe_client import PaymentProviderError
 
@@ -38,7 +39,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, since: str, **options: Any) -> None:
         start = parse_since(since)
-        with tqdm(desc="PaymentIntents", unit="pi", file=self.stderr._out) as bar:
+        with (
+            tqdm(desc="PaymentIntents", unit="pi", file=self.stderr._out) as bar,
+            audit_context(actor_label="reconcile_payments (command)"),
+        ):
             try:
                 checked, changes, errors = services.payments_reconcile(
                     since=start, progress=bar.update

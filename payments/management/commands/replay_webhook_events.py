@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from audit.context import audit_context
 from payments import services
 from payments.models import StripeWebhookEvent
 
@@ -40,7 +41,8 @@ class Command(BaseCommand):
         outcomes: dict[str, int] = {}
         for pk, stripe_id in list(events.values_list("pk", "stripe_event_id")):
             try:
-                row = services.webhook_event_replay(event_id=pk)
+                with audit_context(actor_label="replay_webhook_events (command)"):
+                    row = services.webhook_event_replay(event_id=pk)
                 outcome = row.status
             except services.WebhookProcessingFailed:
                 outcome = "failed"

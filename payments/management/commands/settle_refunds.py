@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from audit.context import audit_context
 from payments import services
 
 
@@ -17,7 +18,8 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        settled, waiting = services.refunds_settle_unanswered()
+        with audit_context(actor_label="settle_refunds (command)"):
+            settled, waiting = services.refunds_settle_unanswered()
         for line in settled:
             self.stdout.write(line)
         for line in waiting:
