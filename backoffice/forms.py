@@ -125,3 +125,67 @@ def refund_destination(payment: Payment) -> str:
     if payment.card_last4:
         return f"{payment.card_brand.title() or 'Card'} ending {payment.card_last4}"
     return f"the customer's {payment.get_payment_method_display().lower()}"
+
+
+# --- Four eyes: approving or rejecting a refund that awaits a second person ----------------------
+# The confirmation's token names the refund, the decision and what the payment's refunds held
+# when it was reviewed: it cannot be replayed on another refund or turned into the other
+# decision, and one reviewed before the payment changed (another refund landed) is refused.
+_DECISION_SALT = "backoffice.refund-decision"
+DECISIONS = ("approve", "reject")
+
+
+def decision_token(refund: Refund, decision: str) -> str:
+    return signing.dumps(
+        {
+            "nonce": uuid.uuid4().hex,
+            "refund": refund.pk,
+            "decision": decision,
+            "refunded": str(refund.payment.amount_refunded),
+        },
+        salt=_DECISION_SALT,
+    )
+
+
+class RefundDecisionForm(forms.Form):
+    """The confirmation of an approval or a rejection: the one-time token, and a note."""
+
+    note = forms.CharField(
+        label="Why (optional)",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    token = forms.CharField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, refund: Refund, decision: str, **kwargs) -> None:
+        self.refund = refund
+        self.decision = decision
+        super().__init__(*args, **kwargs)
+
+    def clean_token(self) -> str:
+        token = self.cleaned_data.get("token", "")
+        expired = forms.ValidationError(
+            "This confirmation has expired or does not match the refund. Review it again.",
+            code="token",
+        )
+        try:
+            reviewed = signing.loads(token, salt=_DECISION_SALT, max_age=_MAX_AGE)
+        except signing.BadSignature:  # includes expired
+            raise expired from None
+        if reviewed.get("refund") != self.refund.pk or reviewed.get("decision") != self.decision:
+            raise expired
+        self.nonce = str(reviewed["nonce"])
+        self.reviewed_refunded = Decimal(reviewed["refunded"])
+        return token
+
+    def summary(self) -> str:
+        """'Approve refund #12 of EUR 600.00 to Visa ending 4242, requested by alice@...'."""
+        r = self.refund
+        verb = "Approve" if self.decision == "approve" else "Reject"
+        amount = money.format_amount(r.amount, r.payment.currency)
+        requester = r.created_by.email if r.created_by else "someone outside the app"
+        return (
+            f"{verb} refund #{r.pk} of {amount} to {refund_destination(r.payment)}, "
+            f"requested by {requester}"
+        )

@@ -140,3 +140,29 @@ def format_amount(amount: Decimal, currency: str) -> str:
     code = normalize_currency(currency)
     value = Decimal(amount).quantize(Decimal(1).scaleb(-exponent(code)))
     return f"{code} {value:,}"
+
+
+def amounts_by_currency(text: str) -> dict[str, Decimal]:
+    """Parse "EUR:500,USD:500,JPY:75000" into {"EUR": Decimal("500.00"), ...}, exactly.
+
+    Every amount must be positive and exact in its currency (no JPY 0.5), and every currency
+    Stripe's and given once; blank text is an empty dict. Raises ValueError saying what is wrong.
+    """
+    amounts: dict[str, Decimal] = {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        code, sep, raw = item.partition(":")
+        if not sep or not code.strip() or not raw.strip():
+            raise ValueError(f"{item!r} is not CURRENCY:AMOUNT (for example EUR:500).")
+        try:
+            currency = normalize_currency(code)
+            value = to_decimal(raw.strip(), currency)
+        except (UnsupportedCurrency, InvalidAmount) as exc:
+            raise ValueError(f"{item!r}: {exc}") from None
+        if value <= 0:
+            raise ValueError(f"{item!r}: the amount must be more than zero.")
+        if currency in amounts:
+            raise ValueError(f"{currency} is given twice.")
+        amounts[currency] = value
+    return amounts

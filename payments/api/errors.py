@@ -54,6 +54,8 @@ def _translate(exc: Exception) -> Exception:
         return BadGateway(str(exc))
     if isinstance(exc, services.RefundAmountInvalid):
         return exceptions.ValidationError({"amount": [str(exc)]})
+    if isinstance(exc, services.RefundApproverIsRequester):
+        return exceptions.PermissionDenied(str(exc))
     if isinstance(exc, services.ServiceError):
         if isinstance(
             exc,
@@ -63,7 +65,9 @@ def _translate(exc: Exception) -> Exception:
             | services.RefundExceedsRemaining
             | services.RefundTokenReused
             | services.RefundStale
-            | services.RefundStillWaiting,
+            | services.RefundStillWaiting
+            | services.RefundNotAwaitingApproval
+            | services.RefundRejected,
         ):
             return Conflict(str(exc))
         return exceptions.ValidationError({"non_field_errors": [str(exc)]})

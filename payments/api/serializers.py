@@ -160,6 +160,24 @@ class CreateRefundSerializer(StrictSerializer):
         return value
 
 
+class RefundDecisionSerializer(StrictSerializer):
+    expected_amount_refunded = serializers.DecimalField(
+        max_digits=15,
+        decimal_places=3,
+        required=False,
+        min_value=Decimal("0"),
+        help_text="The payment's amount_refunded when you reviewed it: if it changed since, "
+        "the decision is refused (409) rather than made on what you did not see.",
+    )
+    note = serializers.CharField(
+        max_length=500,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Why (a rejection keeps it as the refund's failure_reason).",
+    )
+
+
 class ConfigSerializer(serializers.Serializer):
     publishable_key = serializers.CharField()
     default_currency = serializers.CharField()

@@ -64,6 +64,13 @@ class CanRefund(permissions.BasePermission):
         return bool(request.user and request.user.has_perm("payments.add_refund"))
 
 
+class CanApproveRefunds(permissions.BasePermission):
+    message = "Only finance staff may approve or reject refunds."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return bool(request.user and request.user.has_perm("payments.approve_refund"))
+
+
 class UtcIsoDateTimeField(IsoDateTimeField):
     """An ISO 8601 date-time, moved to UTC: offsets PostgreSQL refuses (+18:59) and dates that
     overflow once moved are a 400, not a database error."""
@@ -200,6 +207,12 @@ class RefundViewSet(viewsets.ReadOnlyModelViewSet):
         ],
         responses={
             201: s.RefundSerializer,
+            202: OpenApiResponse(
+                s.RefundSerializer,
+                description="At or above the currency's approval threshold: recorded "
+                "`awaiting_approval` with its amount held, nothing sent to Stripe until a second "
+                "person approves it.",
+            ),
             **ERRORS,
             403: OpenApiResponse(description="Only finance staff may refund."),
             409: OpenApiResponse(
@@ -221,7 +234,8 @@ class RefundViewSet(viewsets.ReadOnlyModelViewSet):
         """Refund a payment, fully (no amount) or partly. Finance only.
 
         Send an `Idempotency-Key` header to make retries safe: the same key returns the first
-        refund instead of refunding again.
+        refund instead of refunding again. A refund at or above the currency's approval
+        threshold is answered 202, `awaiting_approval`: a second person approves or rejects it.
         """
         body = s.CreateRefundSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -240,4 +254,77 @@ class RefundViewSet(viewsets.ReadOnlyModelViewSet):
             created_by=_caller(request),
             request_token=key,
         )
-        return Response(s.RefundSerializer(refund).data, status=status.HTTP_201_CREATED)
+        awaiting = refund.status == Refund.Status.AWAITING_APPROVAL
+        return Response(
+            s.RefundSerializer(refund).data,
+            status=status.HTTP_202_ACCEPTED if awaiting else status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(
+        request=s.RefundDecisionSerializer,
+        responses={
+            200: s.RefundSerializer,
+            **ERRORS,
+            403: OpenApiResponse(
+                description="Only finance staff may approve, and never the person who asked."
+            ),
+            409: OpenApiResponse(
+                description="No longer awaiting approval (decided by someone else), the payment "
+                "changed since `expected_amount_refunded`, or it can no longer be refunded."
+            ),
+            502: OpenApiResponse(description="Stripe refused the refund (recorded as failed)."),
+            503: OpenApiResponse(
+                description="Stripe did not answer: the refund stays pending with its amount "
+                "held; refresh the payment, do not refund again."
+            ),
+        },
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        permission_classes=[permissions.IsAuthenticated, CanApproveRefunds],
+    )
+    def approve(self, request: Request, pk: str) -> Response:
+        """Approve a refund awaiting approval (not your own): it is sent to Stripe at once."""
+        refund_id, data = self._decision(request)
+        refund = services.refund_approve(
+            refund_id=refund_id,
+            approver=_caller(request),
+            expected_amount_refunded=data.get("expected_amount_refunded"),
+        )
+        return Response(s.RefundSerializer(refund).data)
+
+    @extend_schema(
+        request=s.RefundDecisionSerializer,
+        responses={
+            200: s.RefundSerializer,
+            **ERRORS,
+            403: OpenApiResponse(
+                description="Only finance staff may reject, and never the person who asked."
+            ),
+            409: OpenApiResponse(
+                description="No longer awaiting approval, or the payment changed."
+            ),
+        },
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        permission_classes=[permissions.IsAuthenticated, CanApproveRefunds],
+    )
+    def reject(self, request: Request, pk: str) -> Response:
+        """Reject a refund awaiting approval (not your own): nothing is sent, its amount is
+        free again."""
+        refund_id, data = self._decision(request)
+        refund = services.refund_reject(
+            refund_id=refund_id,
+            rejecter=_caller(request),
+            note=data["note"],
+            expected_amount_refunded=data.get("expected_amount_refunded"),
+        )
+        return Response(s.RefundSerializer(refund).data)
+
+    def _decision(self, request: Request) -> tuple[int, dict[str, Any]]:
+        body = s.RefundDecisionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self.get_object().pk, dict(body.validated_data)

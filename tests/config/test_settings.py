@@ -103,3 +103,23 @@ def test_database_url_selects_the_database():
 def test_an_empty_database_url_means_the_default_sqlite_file():
     engine = settings_value("DATABASES['default']['ENGINE']", **{**PRODUCTION, "DATABASE_URL": ""})
     assert engine == "'django.db.backends.sqlite3'"
+
+
+def test_the_refund_approval_threshold_is_read_exactly_per_currency():
+    value = settings_value(
+        "PAYMENTS_REFUND_APPROVAL_THRESHOLD",
+        **{**PRODUCTION, "PAYMENTS_REFUND_APPROVAL_THRESHOLD": "EUR:500,USD:500,JPY:75000"},
+    )
+    assert value == (
+        "{'EUR': Decimal('500.00'), 'USD': Decimal('500.00'), 'JPY': Decimal('75000')}"
+    )
+    assert settings_value("PAYMENTS_REFUND_APPROVAL_THRESHOLD", **PRODUCTION) == "{}"
+
+
+def test_a_malformed_refund_approval_threshold_refuses_to_start():
+    result = manage(
+        "check", **{**PRODUCTION, "PAYMENTS_REFUND_APPROVAL_THRESHOLD": "EUR:5,JPY:0.5"}
+    )
+    assert result.returncode != 0
+    assert "PAYMENTS_REFUND_APPROVAL_THRESHOLD is malformed" in result.stderr
+    assert "JPY amounts can have at most whole units" in result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from decimal import Decimal
 
 import pytest
@@ -131,3 +132,63 @@ def test_concurrent_status_polls_share_one_stripe_call(stripe_sandbox, settings)
         method="GET", path=f"/v1/payment_intents/{payment.stripe_payment_intent_id}"
     )
     assert len(retrieves) == 1
+
+
+# --- Four eyes ------------------------------------------------------------------------------------
+
+
+def test_two_approvers_at_once_send_it_once(stripe_sandbox, settings):
+    settings.PAYMENTS_REFUND_APPROVAL_THRESHOLD = {"EUR": Decimal("500.00")}
+    paid = factories.paid_payment(stripe_sandbox, total="800.00")
+    requester = factories.user(group="Finance")
+    refund = services.refund_create(
+        payment_id=paid.pk, amount=Decimal("600.00"), reason="duplicate", created_by=requester
+    )
+    approvers = [factories.user(group="Finance") for _ in range(4)]
+    results = run_together(
+        4,
+        lambda i: services.refund_approve(
+            refund_id=refund.pk, approver=approvers[i], expected_amount_refunded=Decimal("600.00")
+        ),
+    )
+    approved = [r for r in results if isinstance(r, Refund)]
+    refused = [r for r in results if isinstance(r, services.RefundNotAwaitingApproval)]
+    assert (len(approved), len(refused)) == (1, 3), results
+    refund.refresh_from_db()
+    assert refund.status == "succeeded"
+    assert refund.approved_by == approved[0].approved_by
+    calls = stripe_sandbox.requests_log(method="POST", path="/v1/refunds")
+    assert [c["idempotency_key"] for c in calls] == [f"refund-{refund.pk}"]
+    paid.refresh_from_db()
+    assert paid.amount_refunded == Decimal("600.00")
+
+
+def test_an_approval_racing_a_refund_that_uses_up_the_payment_is_stale(stripe_sandbox, settings):
+    settings.PAYMENTS_REFUND_APPROVAL_THRESHOLD = {"EUR": Decimal("500.00")}
+    paid = factories.paid_payment(stripe_sandbox, total="1000.00")
+    requester, approver, other = (factories.user(group="Finance") for _ in range(3))
+    refund = services.refund_create(
+        payment_id=paid.pk, amount=Decimal("600.00"), reason="duplicate", created_by=requester
+    )
+    reviewed = Payment.objects.get(pk=paid.pk).amount_refunded  # what the approver saw
+    stripe_sandbox.clear_requests_log()
+    # The other refund takes the payment's lock first and holds the rest; the approval, reviewed
+    # before it, queues behind the lock and then finds the payment changed.
+
+    def one(i: int):
+        if i == 0:
+            return services.refund_create(
+                payment_id=paid.pk, amount=Decimal("400.00"), reason="duplicate", created_by=other
+            )
+        time.sleep(0.2)
+        return services.refund_approve(
+            refund_id=refund.pk, approver=approver, expected_amount_refunded=reviewed
+        )
+
+    made, approval = run_together(2, one)
+    assert isinstance(made, Refund), made
+    assert isinstance(approval, services.RefundStale), approval
+    refund.refresh_from_db()
+    assert (refund.status, refund.send_count) == ("awaiting_approval", 0)
+    calls = stripe_sandbox.requests_log(method="POST", path="/v1/refunds")
+    assert [c["params"]["amount"] for c in calls] == ["40000"]
