@@ -8,14 +8,17 @@ index can serve.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import django_filters
 from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from audit import selectors as audit_selectors
+from audit.models import AuditEntry
 from payments import money, selectors
-from payments.models import Payment, Refund, StripeWebhookEvent
+from payments.models import Dispute, Payment, Refund, StripeWebhookEvent
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 AMOUNT_INPUT = forms.TextInput(attrs={"inputmode": "decimal", "size": 8})
@@ -84,18 +87,20 @@ def _amount_filters() -> tuple[django_filters.NumberFilter, django_filters.Numbe
     )
 
 
-class PaymentFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(
+def search_filter(placeholder: str) -> django_filters.CharFilter:
+    """A list's one search box (its FilterSet's `search` method), described by the help text
+    under it (templates/backoffice/_filters.html)."""
+    return django_filters.CharFilter(
         label="Search",
         method="search",
         widget=forms.TextInput(
-            attrs={
-                "type": "search",
-                "placeholder": "pi_…, ch_…, order #, or email",
-                "aria-describedby": "q-help",
-            }
+            attrs={"type": "search", "placeholder": placeholder, "aria-describedby": "q-help"}
         ),
     )
+
+
+class PaymentFilter(django_filters.FilterSet):
+    q = search_filter("pi_…, ch_…, order #, or email")
     status = django_filters.ChoiceFilter(choices=Payment.Status.choices, empty_label="Any")
     currency = django_filters.ChoiceFilter(choices=CURRENCY_CHOICES, empty_label="Any")
     method = django_filters.ChoiceFilter(
@@ -103,6 +108,12 @@ class PaymentFilter(django_filters.FilterSet):
         choices=Payment.Method.choices,
         empty_label="Any",
         label="Method",
+    )
+    disputed = django_filters.ChoiceFilter(
+        label="Dispute",
+        choices=[("any", "Disputed"), ("open", "Open dispute"), ("lost", "Dispute lost")],
+        empty_label="Any",
+        method="filter_disputed",
     )
     created_from, created_to = _date_filters("created_at")
     amount_min, amount_max = _amount_filters()
@@ -113,6 +124,15 @@ class PaymentFilter(django_filters.FilterSet):
 
     def search(self, queryset: QuerySet[Payment], name: str, value: str) -> QuerySet[Payment]:
         return selectors.payment_search(queryset, value)
+
+    def filter_disputed(self, queryset: QuerySet[Payment], name: str, value: str) -> QuerySet:
+        # `<> ''` first: the partial index of disputed payments serves every choice.
+        disputed = queryset.exclude(dispute_status="")
+        if value == "open":
+            return disputed.exclude(dispute_status__in=Dispute.FINAL_STATUSES)
+        if value == "lost":
+            return disputed.filter(dispute_status=Dispute.Status.LOST)
+        return disputed
 
 
 # "Waiting for Stripe" is a pending refund Stripe has not confirmed (no Stripe id yet): its amount
@@ -159,3 +179,127 @@ class WebhookEventFilter(django_filters.FilterSet):
     class Meta:
         model = StripeWebhookEvent
         fields: list[str] = []
+
+
+# Stripe's dispute reasons (an open set at Stripe: others still show, unfiltered).
+DISPUTE_REASONS = [
+    (r, r.replace("_", " ").capitalize())
+    for r in (
+        "bank_cannot_process",
+        "check_returned",
+        "credit_not_processed",
+        "customer_initiated",
+        "debit_not_authorized",
+        "duplicate",
+        "fraudulent",
+        "general",
+        "incorrect_account_details",
+        "insufficient_funds",
+        "noncompliant",
+        "product_not_received",
+        "product_unacceptable",
+        "subscription_canceled",
+        "unrecognized",
+    )
+]
+OPEN = "open"
+NEEDS_RESPONSE = "needs_response_any"
+
+
+class DaysFilter(django_filters.NumberFilter):
+    field_class = forms.IntegerField
+
+
+class DisputeFilter(django_filters.FilterSet):
+    q = search_filter("dp_…, ch_…, payment #")
+    status = django_filters.ChoiceFilter(
+        choices=[
+            (NEEDS_RESPONSE, "Needs our answer"),
+            (OPEN, "Open (not decided)"),
+            *Dispute.Status.choices,
+        ],
+        empty_label="Any",
+        method="filter_status",
+    )
+    reason = django_filters.ChoiceFilter(choices=DISPUTE_REASONS, empty_label="Any")
+    due_within = DaysFilter(
+        label="Due within (days)",
+        method="filter_due_within",
+        min_value=0,
+        max_value=365,
+        widget=forms.NumberInput(attrs={"min": 0, "max": 365, "step": 1, "inputmode": "numeric"}),
+    )
+
+    class Meta:
+        model = Dispute
+        fields: list[str] = []
+
+    def filter_status(self, queryset: QuerySet[Dispute], name: str, value: str) -> QuerySet:
+        if value == NEEDS_RESPONSE:
+            return queryset.filter(status__in=Dispute.NEEDS_RESPONSE_STATUSES)
+        if value == OPEN:
+            return queryset.exclude(status__in=Dispute.FINAL_STATUSES)
+        return queryset.filter(status=value)
+
+    def filter_due_within(self, queryset: QuerySet[Dispute], name: str, value: Any) -> QuerySet:
+        """Still waiting for our answer, with evidence due within `value` days (or overdue)."""
+        if value is None:
+            return queryset
+        until = timezone.now() + dt.timedelta(days=int(value))
+        return queryset.filter(
+            status__in=Dispute.NEEDS_RESPONSE_STATUSES, evidence_due_by__lte=until
+        )
+
+    def search(self, queryset: QuerySet[Dispute], name: str, value: str) -> QuerySet[Dispute]:
+        term = value.strip().lstrip("#")
+        if not term:
+            return queryset
+        if term.isdigit():
+            return queryset.filter(payment_id=int(term))
+        if term.startswith("ch_"):
+            return queryset.filter(stripe_charge_id=term)
+        return queryset.filter(stripe_dispute_id=term)
+
+
+AUDIT_OBJECT_TYPES = [
+    ("payment", "Payment"),
+    ("refund", "Refund"),
+    ("dispute", "Dispute"),
+    ("webhook_event", "Webhook event"),
+    ("job", "Job run (reconcile, sweep)"),
+]
+
+
+class AuditFilter(django_filters.FilterSet):
+    q = search_filter("evt_…, refund id, or words of the summary")
+    action = django_filters.ChoiceFilter(choices=AuditEntry.Action.choices, empty_label="Any")
+    actor = django_filters.ModelChoiceFilter(
+        label="Who",
+        empty_label="Anyone",
+        queryset=lambda request: audit_selectors.audit_actors(),
+    )
+    object_type = django_filters.ChoiceFilter(
+        label="About", choices=AUDIT_OBJECT_TYPES, empty_label="Anything"
+    )
+    payment = django_filters.NumberFilter(
+        label="Payment #",
+        method="filter_payment",
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "size": 8}),
+    )
+    at_from, at_to = _date_filters("at")
+
+    class Meta:
+        model = AuditEntry
+        fields: list[str] = []
+
+    def filter_payment(self, queryset: QuerySet[AuditEntry], name: str, value: Any) -> QuerySet:
+        """What the payment's own timeline shows: its entries and the job runs that changed it."""
+        if value is None:
+            return queryset
+        if value != int(value) or value < 1:
+            raise forms.ValidationError("Enter a payment number.")
+        return queryset.filter(audit_selectors.about_payment(int(value)))
+
+    def search(self, queryset: QuerySet[AuditEntry], name: str, value: str) -> QuerySet:
+        """An exact object id (evt_…, a refund's or a dispute's id), or words of the summary."""
+        return audit_selectors.audit_search(queryset, value)

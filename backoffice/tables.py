@@ -6,9 +6,12 @@ from __future__ import annotations
 import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.text import Truncator
 
+from audit.changes import entry_changes_text
+from audit.models import AuditEntry
 from payments import money
-from payments.models import Payment, Refund, StripeWebhookEvent
+from payments.models import Dispute, Payment, Refund, StripeWebhookEvent
 
 TEMPLATE = "backoffice/_table.html"
 DATETIME_FORMAT = "Y-m-d H:i"
@@ -16,6 +19,16 @@ DATETIME_FORMAT = "Y-m-d H:i"
 
 def status_badge(value: str, label: str) -> str:
     return format_html('<span class="badge badge-{}">{}</span>', value, label)
+
+
+def dispute_badge(status: str) -> str:
+    """ "Disputed" on a payment, with the dispute's status: the list and the payment page."""
+    label = Dispute.Status(status).label if status in Dispute.Status.values else status
+    return format_html(
+        '<span class="badge badge-disputed" title="Dispute: {}">Disputed · {}</span>',
+        label,
+        label,
+    )
 
 
 class PaymentTable(tables.Table):
@@ -67,7 +80,10 @@ class PaymentTable(tables.Table):
         return money.format_amount(record.amount, record.currency)
 
     def render_status(self, record: Payment) -> str:
-        return status_badge(record.status, record.get_status_display())
+        badge = status_badge(record.status, record.get_status_display())
+        if not record.dispute_status:
+            return badge
+        return format_html("{} {}", badge, dispute_badge(record.dispute_status))
 
     def render_payment_method(self, record: Payment) -> str:
         if record.card_last4:
@@ -179,3 +195,97 @@ class WebhookEventTable(tables.Table):
     def render_payment(self, record: StripeWebhookEvent) -> str:
         url = reverse("backoffice:payment_detail", args=[record.payment_id])
         return format_html('<a href="{}">#{}</a>', url, record.payment_id)
+
+
+class DisputeTable(tables.Table):
+    evidence_due_by = tables.DateTimeColumn(
+        verbose_name="Evidence due",
+        format=DATETIME_FORMAT,
+        order_by=("evidence_due_by", "id"),
+        default="—",
+    )
+    stripe_dispute_id = tables.Column(
+        verbose_name="Dispute", orderable=False, attrs={"td": {"class": "mono"}}
+    )
+    payment = tables.Column(verbose_name="Payment", orderable=False)
+    customer = tables.Column(
+        verbose_name="Customer", accessor="payment__user__email", orderable=False
+    )
+    amount = tables.Column(
+        verbose_name="Amount",
+        orderable=False,
+        attrs={"td": {"class": "num"}, "th": {"class": "num"}},
+    )
+    reason = tables.Column(orderable=False)
+    status = tables.Column(orderable=False)
+
+    class Meta:
+        model = Dispute
+        template_name = TEMPLATE
+        fields = (
+            "evidence_due_by",
+            "stripe_dispute_id",
+            "payment",
+            "customer",
+            "amount",
+            "reason",
+            "status",
+        )
+        attrs = {"class": "data-table"}
+        empty_text = "No disputes match these filters."
+
+    def render_stripe_dispute_id(self, record: Dispute) -> str:
+        url = reverse("backoffice:dispute_detail", args=[record.pk])
+        return format_html('<a href="{}">{}</a>', url, record.stripe_dispute_id)
+
+    def render_payment(self, record: Dispute) -> str:
+        url = reverse("backoffice:payment_detail", args=[record.payment_id])
+        return format_html('<a href="{}">#{}</a>', url, record.payment_id)
+
+    def render_amount(self, record: Dispute) -> str:
+        return record.amount_display
+
+    def render_reason(self, value: str) -> str:
+        return value.replace("_", " ").capitalize()
+
+    def render_status(self, record: Dispute) -> str:
+        return status_badge(record.status, record.get_status_display())
+
+
+class AuditTable(tables.Table):
+    at = tables.DateTimeColumn(verbose_name="When", format="Y-m-d H:i:s", order_by=("at", "id"))
+    actor_label = tables.Column(verbose_name="Who", orderable=False)
+    ip_address = tables.Column(
+        verbose_name="From", orderable=False, attrs={"td": {"class": "mono"}}, default="—"
+    )
+    action = tables.Column(verbose_name="What", orderable=False)
+    object_id = tables.Column(verbose_name="About", orderable=False, empty_values=())
+    summary = tables.Column(orderable=False)
+    changes = tables.Column(
+        verbose_name="Before → after", accessor="pk", orderable=False, empty_values=()
+    )
+
+    class Meta:
+        model = AuditEntry
+        template_name = TEMPLATE
+        fields = ("at", "actor_label", "ip_address", "action", "object_id", "summary", "changes")
+        attrs = {"class": "data-table"}
+        empty_text = "No audit entries match these filters."
+
+    def render_action(self, record: AuditEntry) -> str:
+        return record.get_action_display()
+
+    def render_object_id(self, record: AuditEntry) -> str:
+        what = f"{record.object_type.replace('_', ' ')} {record.object_id}".strip()
+        if record.payment_id is None:
+            return what
+        url = reverse("backoffice:payment_detail", args=[record.payment_id])
+        return format_html('{}<br><a href="{}">payment #{}</a>', what, url, record.payment_id)
+
+    def render_summary(self, record: AuditEntry) -> str:
+        # A job run's first line counts what it did; the rest (a line per change) is in the CSV.
+        first, _, rest = record.summary.partition("\n")
+        return first + (" …" if rest else "")
+
+    def render_changes(self, record: AuditEntry) -> str:
+        return Truncator(entry_changes_text(record) or "—").chars(300)

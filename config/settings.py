@@ -13,6 +13,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from payments.money import amounts_by_currency
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -70,6 +72,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: entries written while a request is served record its user and address.
+    "audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -305,6 +309,17 @@ STRIPE_IDEMPOTENCY_PREFIX = env.str("STRIPE_IDEMPOTENCY_PREFIX", default="")
 # Whose bank details a customer paying EUR by bank transfer is shown (Stripe: DE, FR, IE or NL).
 PAYMENTS_BANK_TRANSFER_COUNTRY = env.str("PAYMENTS_BANK_TRANSFER_COUNTRY", default="NL")
 PAYMENTS_DEFAULT_CURRENCY = env.str("PAYMENTS_DEFAULT_CURRENCY", default="EUR").upper()
+# Four eyes: a refund at or above its currency's amount here ("EUR:500,USD:500,JPY:75000") waits,
+# its amount held, until a second person approves it. A currency not listed (or unset) needs none.
+try:
+    PAYMENTS_REFUND_APPROVAL_THRESHOLD = amounts_by_currency(
+        env.str("PAYMENTS_REFUND_APPROVAL_THRESHOLD", default="")
+    )
+except ValueError as exc:
+    raise ImproperlyConfigured(
+        f"PAYMENTS_REFUND_APPROVAL_THRESHOLD is malformed: {exc} Give CURRENCY:AMOUNT pairs, "
+        "comma-separated, e.g. EUR:500,USD:500,JPY:75000 (or leave it empty for no approvals)."
+    ) from None
 
 # --- REST framework ------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -1,4 +1,4 @@
-"""Read-only admin over payments, refunds and the webhook log.
+"""Read-only admin over payments, refunds, disputes and the webhook log.
 
 Nothing is added, changed or deleted here: payments and refunds are created through the API and
 the back-office services (which talk to Stripe), never by editing rows.
@@ -12,7 +12,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from payments.models import Payment, Refund, StripeWebhookEvent, StripeWebhookRefusal
+from payments.models import Dispute, Payment, Refund, StripeWebhookEvent, StripeWebhookRefusal
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -133,4 +133,23 @@ class StripeWebhookRefusalAdmin(ReadOnlyAdmin):
     list_display = ["received_at", "reason", "stripe_event_id", "event_type", "body_bytes"]
     search_fields = ["=stripe_event_id"]
     ordering = ["-received_at", "-id"]
+    show_full_result_count = False
+
+
+@admin.register(Dispute)
+class DisputeAdmin(ReadOnlyAdmin):
+    list_display = [
+        "stripe_dispute_id",
+        "payment_id",
+        "amount",
+        "currency",
+        "reason",
+        "status",
+        "evidence_due_by",
+        "funds_withdrawn",
+        "funds_reinstated",
+    ]
+    list_filter = ["status", "reason"]
+    search_fields = ["=stripe_dispute_id", "=stripe_charge_id"]
+    ordering = ["evidence_due_by", "id"]
     show_full_result_count = False

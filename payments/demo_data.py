@@ -370,6 +370,13 @@ def seed_open_orders(customers: list[CustomUser]) -> int:
     return created
 
 
+# A few of them are disputed (Stripe's test cards for it), so the disputes pages have work: the
+# disputes arrive as Stripe's webhooks once the demo's server is up.
+LIVE_CARDS = {
+    1: "pm_card_createDispute",
+    4: "pm_card_createDisputeInquiry",
+    6: "pm_card_createDisputeProductNotReceived",
+}
 LIVE_ORDERS = [
     ("64.90", "EUR"),
     ("129.00", "EUR"),
@@ -410,7 +417,7 @@ def seed_live_payments(count: int, customers: list[CustomUser]) -> int:
         assert payment.stripe_payment_intent_id
         stripe_client.payment_intent_confirm(
             payment.stripe_payment_intent_id,
-            payment_method="pm_card_visa",
+            payment_method=LIVE_CARDS.get(n, "pm_card_visa"),
             idempotency_key=services.idempotency_key("demo-confirm", payment.pk),
         )
         services.payment_sync_from_stripe(payment_id=payment.pk)

@@ -355,6 +355,8 @@ class Dispute(models.Model):
             models.Index(
                 fields=["reason", "evidence_due_by", "id"], name="payments_dsp_reason_due"
             ),
+            models.Index(fields=["stripe_charge_id"], name="payments_dsp_charge"),
+            models.Index(fields=["payment", "stripe_created_at"], name="payments_dsp_payment"),
         ]
 
     def __str__(self) -> str:

@@ -9,15 +9,16 @@ counts a whole table.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.auth.models import Permission
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from payments.models import Payment, Refund, StripeWebhookEvent, StripeWebhookRefusal
+from audit.models import AuditEntry
+from payments.models import Dispute, Payment, Refund, StripeWebhookEvent, StripeWebhookRefusal
 from shop.models import CustomUser
 
 
@@ -35,6 +36,7 @@ def payment_list() -> QuerySet[Payment]:
             "amount",
             "currency",
             "status",
+            "dispute_status",
             "payment_method",
             "amount_refunded",
             "card_brand",
@@ -75,7 +77,9 @@ def payment_attempts(*, payment: Payment) -> QuerySet[Payment]:
 
 
 def payment_refunds(*, payment: Payment) -> QuerySet[Refund]:
-    return payment.refunds.select_related("created_by").order_by("-created_at", "-id")
+    return payment.refunds.select_related("created_by", "approved_by", "rejected_by").order_by(
+        "-created_at", "-id"
+    )
 
 
 def payment_webhook_events(*, payment: Payment) -> QuerySet[StripeWebhookEvent]:
@@ -151,6 +155,8 @@ class PeriodSummary:
     volume: list[CurrencyTotal]  # succeeded payments, per currency (currencies never add up)
     refunded: list[CurrencyTotal]  # refunds that succeeded, per currency
     success_rate: Decimal | None  # None when no payment ended in the period
+    # Disputes lost in the period, per currency: money out, like refunds.
+    disputes_lost: list[CurrencyTotal] = field(default_factory=list)
 
 
 def dashboard_period(*, days: int, now: dt.datetime | None = None) -> PeriodSummary:
@@ -172,6 +178,13 @@ def dashboard_period(*, days: int, now: dt.datetime | None = None) -> PeriodSumm
         .annotate(total=Sum("amount"), n=Count("id"))
         .order_by("payment__currency")
     ]
+    disputes_lost = [
+        CurrencyTotal(row["currency"], row["total"], row["n"])
+        for row in Dispute.objects.filter(status=Dispute.Status.LOST, updated_at__gte=since)
+        .values("currency")
+        .annotate(total=Sum("amount"), n=Count("id"))
+        .order_by("currency")
+    ]
     ended = sum(by_status.get(s, 0) for s in _ENDED)
     succeeded = sum(by_status.get(s, 0) for s in _SUCCEEDED)
     rate = (Decimal(succeeded) * 100 / ended).quantize(Decimal("0.1")) if ended else None
@@ -181,6 +194,7 @@ def dashboard_period(*, days: int, now: dt.datetime | None = None) -> PeriodSumm
         volume=volume,
         refunded=refunded,
         success_rate=rate,
+        disputes_lost=disputes_lost,
     )
 
 
@@ -225,19 +239,38 @@ class RefundsAttention:
     failed: int  # failed in the last `failed_days` days: the customer has not been refunded
     failed_days: int
     failed_since: dt.date
+    awaiting: int = 0  # a second person must approve or reject them: their amounts are held
 
 
 def refunds_needing_attention(
     *, failed_days: int = 30, now: dt.datetime | None = None
 ) -> RefundsAttention:
-    """Refunds someone should look at (two small index scans: the partial index of unanswered
-    refunds, and (status, created_at))."""
+    """Refunds someone should look at (small index scans: the partial indexes of unanswered
+    and of awaiting refunds, and (status, created_at))."""
     since = (now or timezone.now()) - dt.timedelta(days=failed_days)
     return RefundsAttention(
         waiting=Refund.objects.filter(Refund.UNANSWERED).count(),
         failed=Refund.objects.filter(status=Refund.Status.FAILED, created_at__gte=since).count(),
         failed_days=failed_days,
         failed_since=timezone.localdate(since),
+        awaiting=Refund.objects.filter(status=Refund.Status.AWAITING_APPROVAL).count(),
+    )
+
+
+def refunds_awaiting_approval() -> QuerySet[Refund]:
+    """Refunds a second person must decide, oldest first (the partial index of awaiting
+    refunds: a small set at any size), with their payment and requester in one query."""
+    return (
+        Refund.objects.filter(status=Refund.Status.AWAITING_APPROVAL)
+        .select_related("payment", "created_by")
+        .order_by("created_at", "id")
+    )
+
+
+def refund_for_decision(*, refund_id: int) -> Refund:
+    """One refund with its payment, requester and deciders; raises Refund.DoesNotExist."""
+    return Refund.objects.select_related("payment", "created_by", "approved_by", "rejected_by").get(
+        pk=refund_id
     )
 
 
@@ -267,3 +300,47 @@ def refunds_visible_to(user: CustomUser) -> QuerySet[Refund]:
     """The API's refunds: everyone's for staff who may view refunds, else the caller's own."""
     refunds = Refund.objects.select_related("payment").order_by("-created_at", "-id")
     return refunds if user.has_perm("payments.view_refund") else refunds.filter(payment__user=user)
+
+
+# --- Disputes -----------------------------------------------------------------------------------
+
+
+def dispute_list() -> QuerySet[Dispute]:
+    """Disputes, the soonest evidence deadline first (undated ones last), with their payment."""
+    return Dispute.objects.select_related("payment", "payment__user").order_by(
+        F("evidence_due_by").asc(nulls_last=True), "id"
+    )
+
+
+def dispute_detail(*, dispute_id: int) -> Dispute:
+    return Dispute.objects.select_related("payment", "payment__user", "payment__order").get(
+        pk=dispute_id
+    )
+
+
+def dispute_webhook_events(*, dispute: Dispute) -> QuerySet[StripeWebhookEvent]:
+    """The dispute's timeline: the charge.dispute.* events about it, oldest first."""
+    return (
+        StripeWebhookEvent.objects.filter(stripe_object_id=dispute.stripe_dispute_id)
+        .defer("data")
+        .order_by("stripe_created_at", "id")
+    )
+
+
+def payment_disputes(*, payment: Payment) -> QuerySet[Dispute]:
+    return payment.disputes.order_by("-stripe_created_at", "-id")
+
+
+def disputes_due_soon(*, days: int = 7, now: dt.datetime | None = None) -> int:
+    """Disputes still waiting for our answer whose evidence is due within `days` (or overdue)."""
+    until = (now or timezone.now()) + dt.timedelta(days=days)
+    return Dispute.objects.filter(
+        status__in=Dispute.NEEDS_RESPONSE_STATUSES, evidence_due_by__lte=until
+    ).count()
+
+
+def dispute_answers(*, dispute: Dispute) -> QuerySet[AuditEntry]:
+    """Who answered the dispute, and how (the audit trail's entries about it), oldest first."""
+    return AuditEntry.objects.filter(
+        object_type="dispute", object_id=dispute.stripe_dispute_id
+    ).order_by("at", "id")

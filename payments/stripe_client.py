@@ -35,6 +35,8 @@ import urllib3
 from django.conf import settings
 from stripe.params import (
     CustomerCreateParams,
+    DisputeCloseParams,
+    DisputeUpdateParams,
     EventListParams,
     PaymentIntentCancelParams,
     PaymentIntentConfirmParams,
@@ -436,6 +438,57 @@ def refund_list_since(*, created_gte: datetime | int) -> Iterator[stripe.Refund]
     params: RefundListParams = {"created": {"gte": _timestamp(created_gte)}, "limit": 100}
     with _stripe_errors():
         yield from _client().v1.refunds.list(params).auto_paging_iter()
+
+
+# --- Disputes -------------------------------------------------------------------------------------
+# The text fields of a dispute's evidence (the others are uploaded files' ids, or appeals).
+DISPUTE_TEXT_EVIDENCE = (
+    "product_description",
+    "customer_name",
+    "customer_email_address",
+    "customer_purchase_ip",
+    "billing_address",
+    "shipping_address",
+    "shipping_carrier",
+    "shipping_tracking_number",
+    "shipping_date",
+    "service_date",
+    "access_activity_log",
+    "refund_policy_disclosure",
+    "refund_refusal_explanation",
+    "cancellation_policy_disclosure",
+    "cancellation_rebuttal",
+    "duplicate_charge_explanation",
+    "uncategorized_text",
+)
+
+
+def dispute_retrieve(dispute_id: str) -> stripe.Dispute:
+    with _stripe_errors():
+        return _client().v1.disputes.retrieve(dispute_id)
+
+
+def dispute_update(
+    dispute_id: str, *, evidence: Mapping[str, str], submit: bool, idempotency_key: str
+) -> stripe.Dispute:
+    """Stage (`submit=False`) or submit text evidence. Every field is sent, blank ones as "",
+    so that what Stripe holds is exactly what the person saw and confirmed."""
+    unknown = set(evidence) - set(DISPUTE_TEXT_EVIDENCE)
+    if unknown:
+        raise ValueError(f"not text evidence: {sorted(unknown)}")
+    params: DisputeUpdateParams = {
+        "evidence": {field: str(value) for field, value in evidence.items()},  # type: ignore[typeddict-item]
+        "submit": submit,
+    }
+    with _stripe_errors():
+        return _client().v1.disputes.update(dispute_id, params, _options(idempotency_key))
+
+
+def dispute_close(dispute_id: str, *, idempotency_key: str) -> stripe.Dispute:
+    """Accept the dispute: Stripe closes it as lost (an inquiry: closed), and it is final."""
+    params: DisputeCloseParams = {}
+    with _stripe_errors():
+        return _client().v1.disputes.close(dispute_id, params, _options(idempotency_key))
 
 
 # --- Events and webhooks --------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django import template
 
+from backoffice import tables
 from payments import money as money_
 
 register = template.Library()
@@ -17,3 +18,12 @@ def money(amount: Decimal | None, currency: str) -> str:
     if amount is None:
         return "—"
     return money_.format_amount(amount, currency)
+
+
+@register.filter
+def humanize_code(value: str) -> str:
+    """Stripe's codes as words: "product_not_received" -> "Product not received"."""
+    return str(value or "").replace("_", " ").capitalize()
+
+
+register.filter("dispute_badge", tables.dispute_badge)

@@ -1,8 +1,17 @@
 """The finance back-office, a module per flow: the dashboard, the list pages and their exports,
-the payment page (refresh, refund) and webhook events. See views.common for the permission rule
-every view follows."""
+the payment page (refresh, refund), refunds awaiting approval, disputes, webhook events and the
+audit trail. See views.common for the permission rule every view follows."""
 
+from backoffice.views.approvals import refund_approvals, refund_approve, refund_reject
+from backoffice.views.audit import audit_csv, audit_list
 from backoffice.views.dashboard import dashboard
+from backoffice.views.disputes import (
+    dispute_accept,
+    dispute_csv,
+    dispute_detail,
+    dispute_evidence,
+    dispute_list,
+)
 from backoffice.views.lists import (
     payment_csv,
     payment_list,
@@ -14,14 +23,24 @@ from backoffice.views.payments import payment_detail, payment_refresh, payment_r
 from backoffice.views.webhooks import webhook_event_detail, webhook_event_replay
 
 __all__ = [
+    "audit_csv",
+    "audit_list",
     "dashboard",
+    "dispute_accept",
+    "dispute_csv",
+    "dispute_detail",
+    "dispute_evidence",
+    "dispute_list",
     "payment_csv",
     "payment_detail",
     "payment_list",
     "payment_refresh",
     "payment_refund",
+    "refund_approvals",
+    "refund_approve",
     "refund_csv",
     "refund_list",
+    "refund_reject",
     "webhook_event_detail",
     "webhook_event_list",
     "webhook_event_replay",

@@ -39,6 +39,7 @@ from shop.models import CustomUser
 VIEW_PERM = "payments.view_payment"
 REFUND_PERM = "payments.add_refund"
 REPLAY_PERM = "payments.change_stripewebhookevent"
+AUDIT_PERM = "audit.view_auditentry"
 PER_PAGE = 25
 
 
@@ -67,8 +68,6 @@ def get_payment(payment_id: int) -> Payment:
     except Payment.DoesNotExist:
         raise Http404("No such payment.") from None
 
-
-# --- Dashboard --------------------------------------------------------------------------------
 
 # --- List pages -------------------------------------------------------------------------------
 

@@ -32,9 +32,14 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
         "failed_events": selectors.webhook_events_needing_attention(),
         "failed_status": StripeWebhookEvent.Status.FAILED,
         "refunds_attention": selectors.refunds_needing_attention(),
+        "disputes_due": selectors.disputes_due_soon(days=DISPUTES_DUE_DAYS),
+        "disputes_due_days": DISPUTES_DUE_DAYS,
     }
     return render(request, "backoffice/dashboard.html", context)
 
+
+# Disputes whose evidence is due within this many days (or overdue) need someone now.
+DISPUTES_DUE_DAYS = 7
 
 # The dashboard's totals read a month of payments (about a third of a second at a million); a
 # minute-old overview is fine, and the page says how old it is.

@@ -91,6 +91,7 @@ def payment_csv(request: HtmxHttpRequest) -> HttpResponseBase:
         "card_last4",
         "stripe_payment_intent_id",
         "stripe_charge_id",
+        "dispute_status",
     ]
     rows = ordered(PaymentTable, filterset.qs, request).values_list(*fields)
     header = [
@@ -107,6 +108,7 @@ def payment_csv(request: HtmxHttpRequest) -> HttpResponseBase:
         "card_last4",
         "payment_intent_id",
         "charge_id",
+        "dispute_status",
     ]
 
     def out() -> Iterator[list[Any]]:

@@ -10,8 +10,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
+from audit.selectors import audit_entries_for_payment
 from backoffice.forms import RefundForm, confirmation_token, refund_destination
 from backoffice.views.common import (
+    AUDIT_PERM,
     REFUND_PERM,
     HtmxHttpRequest,
     get_payment,
@@ -36,14 +38,26 @@ def _render_payment(
     status: int = 200,
 ) -> HttpResponse:
     """The payment page, or one of its partials: "payment" (all of it) or "refund" (the form)."""
-    can_refund = request.user.has_perm(REFUND_PERM) and payment.amount_refundable > 0
+    refund_blocked = services.refund_blocked_by_dispute(payment)
+    can_refund = (
+        request.user.has_perm(REFUND_PERM)
+        and payment.amount_refundable > 0
+        and refund_blocked is None
+    )
     context = {
         "payment": payment,
         "order": payment.order,
         "customer": payment.user,
         "refunds": selectors.payment_refunds(payment=payment),
+        "disputes": list(selectors.payment_disputes(payment=payment))
+        if payment.dispute_status
+        else [],
+        "refund_blocked": refund_blocked,
         "attempts": selectors.payment_attempts(payment=payment),
         "events": selectors.payment_webhook_events(payment=payment),
+        "audit_entries": audit_entries_for_payment(payment)
+        if request.user.has_perm(AUDIT_PERM)
+        else None,
         "amount_refundable": money.format_amount(payment.amount_refundable, payment.currency),
         "amount_refunded": money.format_amount(payment.amount_refunded, payment.currency),
         "refund_destination": refund_destination(payment),
@@ -83,7 +97,7 @@ def payment_refresh(request: HtmxHttpRequest, payment_id: int) -> HttpResponse:
     """Fetch the payment's PaymentIntent and refunds from Stripe and record what they say."""
     payment = get_payment(payment_id)
     try:
-        services.payment_sync_from_stripe(
+        services.payment_refresh_from_stripe(
             payment_id=payment.pk,
             # Finance may finish refunds Stripe never answered for; others only read.
             settle_refunds=request.user.has_perm(REFUND_PERM),
@@ -180,6 +194,12 @@ def _refund_confirm(request: HtmxHttpRequest, payment: Payment) -> HttpResponse:
         amount = money.format_amount(refund.amount, payment.currency)
         if refund.status == Refund.Status.FAILED:
             messages.error(request, f"Refund #{refund.pk} of {amount} failed at Stripe.")
+        elif refund.status == Refund.Status.AWAITING_APPROVAL:
+            messages.success(
+                request,
+                f"Refund #{refund.pk} of {amount} awaits approval by a second person: its amount "
+                "is held and nothing is sent to Stripe until then.",
+            )
         else:
             messages.success(
                 request,

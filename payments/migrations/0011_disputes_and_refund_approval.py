@@ -117,4 +117,12 @@ class Migration(migrations.Migration):
             model_name='dispute',
             constraint=models.CheckConstraint(condition=models.Q(('amount__gt', Decimal('0'))), name='payments_dispute_amount_positive'),
         ),
+        migrations.AddIndex(
+            model_name="dispute",
+            index=models.Index(fields=["stripe_charge_id"], name="payments_dsp_charge"),
+        ),
+        migrations.AddIndex(
+            model_name="dispute",
+            index=models.Index(fields=["payment", "stripe_created_at"], name="payments_dsp_payment"),
+        ),
     ]

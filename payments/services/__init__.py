@@ -7,6 +7,8 @@ input and call one function of this package. A module per flow, around one state
 - `checkout`: pay an order (one payment row per PaymentIntent);
 - `intents`: record a PaymentIntent's and a charge's facts on their payment;
 - `refunds`: hold, send and settle refunds (the one resend path, and the sweep);
+- `approvals`: four eyes, a second person approves (sends) or rejects a large refund;
+- `disputes`: record Stripe's disputes, and answer them (evidence, accept);
 - `webhooks`: record Stripe's events once and apply them exactly once;
 - `reconcile`: refresh one payment from Stripe, or every recent one.
 
@@ -24,17 +26,30 @@ Three rules hold throughout:
    only when Stripe refused it and no attempt can have reached Stripe.
 """
 
+from payments.services.approvals import refund_approve, refund_reject
 from payments.services.checkout import payment_intent_create
 from payments.services.common import idempotency_key
+from payments.services.disputes import (
+    dispute_accept,
+    dispute_apply,
+    dispute_evidence_update,
+    refund_blocked_by_dispute,
+)
 from payments.services.errors import (
     CheckoutConflict,
+    DisputeError,
+    DisputeNotAnswerable,
+    DisputeStale,
     OrderNotPayable,
     RefundAmountInvalid,
+    RefundApproverIsRequester,
     RefundError,
     RefundExceedsRemaining,
     RefundNotAllowed,
+    RefundNotAwaitingApproval,
     RefundPending,
     RefundRefused,
+    RefundRejected,
     RefundStale,
     RefundStillWaiting,
     RefundTokenReused,
@@ -43,6 +58,7 @@ from payments.services.errors import (
 )
 from payments.services.intents import payment_apply_charge, payment_apply_intent
 from payments.services.reconcile import (
+    payment_refresh_from_stripe,
     payment_status_check,
     payment_sync_from_stripe,
     payments_reconcile,
@@ -67,28 +83,41 @@ from payments.services.webhooks import (
 
 __all__ = [
     "CheckoutConflict",
+    "DisputeError",
+    "DisputeNotAnswerable",
+    "DisputeStale",
     "OrderNotPayable",
     "RefundAmountInvalid",
+    "RefundApproverIsRequester",
     "RefundError",
     "RefundExceedsRemaining",
     "RefundNotAllowed",
+    "RefundNotAwaitingApproval",
     "RefundPending",
     "RefundRefused",
+    "RefundRejected",
     "RefundStale",
     "RefundStillWaiting",
     "RefundTokenReused",
     "ServiceError",
     "WebhookProcessingFailed",
+    "dispute_accept",
+    "dispute_apply",
+    "dispute_evidence_update",
     "idempotency_key",
     "in_flight_window",
     "payment_apply_charge",
     "payment_apply_intent",
     "payment_intent_create",
+    "payment_refresh_from_stripe",
     "payment_status_check",
     "payment_sync_from_stripe",
     "payments_reconcile",
     "refund_answer",
+    "refund_approve",
+    "refund_blocked_by_dispute",
     "refund_create",
+    "refund_reject",
     "refund_settle",
     "refunds_apply",
     "refunds_settle_unanswered",

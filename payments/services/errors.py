@@ -60,6 +60,27 @@ class RefundStillWaiting(RefundError):
         self.refund = refund
 
 
+class RefundNotAwaitingApproval(RefundError):
+    """Approving or rejecting a refund that no longer awaits approval (409): another person
+    decided it first, or the payment's own refunds left no room for it. Names its status."""
+
+    def __init__(self, message: str, *, refund: Refund) -> None:
+        super().__init__(message)
+        self.refund = refund
+
+
+class RefundApproverIsRequester(RefundError):
+    """The person who asked for a refund may not approve or reject it (403)."""
+
+
+class RefundRejected(RefundError):
+    """The refund asked for again was rejected by a second person: nothing was refunded (409)."""
+
+    def __init__(self, message: str, *, refund: Refund) -> None:
+        super().__init__(message)
+        self.refund = refund
+
+
 class RefundRefused(RefundError):
     """Stripe refused the refund and nothing was refunded; it is recorded as failed (502)."""
 
@@ -84,3 +105,15 @@ class WebhookProcessingFailed(ServiceError):
     def __init__(self, message: str, *, retry_in: float | None) -> None:
         super().__init__(message)
         self.retry_in = retry_in
+
+
+class DisputeError(ServiceError):
+    """Answering a dispute is not possible as asked; nothing was sent to Stripe."""
+
+
+class DisputeNotAnswerable(DisputeError):
+    """The dispute is decided, or already answered: Stripe takes no more evidence."""
+
+
+class DisputeStale(DisputeError):
+    """The dispute changed since the person reviewed their answer."""

@@ -5,7 +5,10 @@ The life of a refund of ours:
 1. `refund_create` checks the amount under the payment's row lock and writes a pending refund
    that holds it (`Payment.amount_refunded`; a check constraint keeps the total within the
    payment), stamped `sent_at` before anything is sent. That commits; then `_refund_send` asks
-   Stripe, with `refund-<id>` as idempotency key and our id in the refund's metadata.
+   Stripe, with `refund-<id>` as idempotency key and our id in the refund's metadata. A refund
+   at or above its currency's PAYMENTS_REFUND_APPROVAL_THRESHOLD is written awaiting approval
+   instead, holding its amount with nothing sent, until a second person approves it (then it is
+   sent exactly so) or rejects it (services.approvals).
 2. Stripe's answer is classified once, by payments.stripe_client: made (a refund object),
    refused (Stripe said no and no attempt can have acted: the refund fails and the amount is
    free again), unsent (nothing ran at Stripe) or unknown (an attempt may have acted). Unsent and
@@ -29,20 +32,25 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from audit.models import AuditEntry
+from audit.services import audit_record
 from payments import money, stripe_client
 from payments.models import Payment, Refund
 from payments.services import transitions
 from payments.services.common import from_timestamp, idempotency_key, lock_payment, plain
+from payments.services.disputes import refund_blocked_by_dispute
 from payments.services.errors import (
     RefundAmountInvalid,
     RefundExceedsRemaining,
     RefundNotAllowed,
     RefundPending,
     RefundRefused,
+    RefundRejected,
     RefundStale,
     RefundStillWaiting,
     RefundTokenReused,
@@ -92,6 +100,9 @@ def refund_create(
     Raises `RefundRefused` (nothing was refunded, the refund is on record as failed),
     `RefundPending` (Stripe's answer is not known: the refund stays pending, its amount held) and
     the other `RefundError`s.
+
+    A refund at or above its currency's PAYMENTS_REFUND_APPROVAL_THRESHOLD is held and returned
+    awaiting approval, with nothing sent (services.approvals sends it once approved).
     """
     if reason not in Refund.Reason.values:
         raise RefundAmountInvalid(f"Unknown refund reason {reason!r}.")
@@ -113,12 +124,37 @@ def refund_create(
                 request_token=request_token,
                 expected_amount_refunded=expected_amount_refunded,
             )
+            _audit_requested(refund, payment, created_by)
         else:
             _check_same_refund(first, payment, amount, reason)
     if first is not None:
         _wait_for_a_send_under_way(first.pk)
-        return refund_answer(refund_settle(refund_id=first.pk))
-    return refund_answer(_refund_send(refund.pk))
+        return refund_answer(refund_settle(refund_id=first.pk, actor=created_by))
+    if refund.status == Refund.Status.AWAITING_APPROVAL:
+        return refund  # held, and sent only once a second person approves (services.approvals)
+    return refund_answer(_refund_send(refund.pk, actor=created_by))
+
+
+def _audit_requested(refund: Refund, payment: Payment, created_by: CustomUser | None) -> None:
+    amount = money.format_amount(refund.amount, payment.currency)
+    awaiting = refund.status == Refund.Status.AWAITING_APPROVAL
+    audit_record(
+        action=AuditEntry.Action.REFUND_REQUESTED,
+        summary=f"Refund #{refund.pk} of {amount} requested"
+        + (", awaiting approval by a second person" if awaiting else ""),
+        object_type="refund",
+        object_id=refund.pk,
+        payment_id=payment.pk,
+        actor=created_by,
+        before={},
+        after={
+            "status": refund.status,
+            "amount": str(refund.amount),
+            "currency": payment.currency,
+            "reason": refund.reason,
+            "description": refund.description,
+        },
+    )
 
 
 # How long a repeated request (a double click) waits for the first one's send to come back.
@@ -147,8 +183,15 @@ def refund_answer(refund: Refund) -> Refund:
     was not made; `RefundPending` while Stripe's answer is not known. A repeated request gets the
     same answer as the first, once the first's outcome is known."""
     amount = money.format_amount(refund.amount, refund.payment.currency)
-    if refund.stripe_refund_id:
+    if refund.stripe_refund_id or refund.status == Refund.Status.AWAITING_APPROVAL:
         return refund
+    if refund.status == Refund.Status.REJECTED:
+        who = refund.rejected_by.email if refund.rejected_by else "a second person"
+        raise RefundRejected(
+            f"Refund #{refund.pk} of {amount} was rejected by {who}: "
+            f"{(refund.failure_reason or 'no reason given').rstrip('.')}. Nothing was refunded.",
+            refund=refund,
+        )
     if refund.status in (Refund.Status.FAILED, Refund.Status.CANCELED):
         raise RefundRefused(
             f"Refund #{refund.pk} of {amount} was not made: {refund.failure_reason} "
@@ -181,6 +224,13 @@ def _refund_reserve(
             f"Payment #{payment.pk} is {payment.get_status_display().lower()}; "
             "only a paid payment can be refunded."
         )
+    dispute = refund_blocked_by_dispute(payment)
+    if dispute is not None:
+        raise RefundNotAllowed(
+            f"Payment #{payment.pk} is disputed ({dispute.reason.replace('_', ' ')}, "
+            f"{dispute.get_status_display().lower()}): Stripe refuses to refund a disputed "
+            "charge. Answer or accept the dispute instead."
+        )
     if expected_amount_refunded is not None and payment.amount_refunded != expected_amount_refunded:
         raise RefundStale(
             f"Payment #{payment.pk} changed since this refund was reviewed: "
@@ -199,18 +249,22 @@ def _refund_reserve(
             f"Only {money.format_amount(remaining, payment.currency)} of "
             f"{payment.amount_display} remains refundable."
         )
+    threshold = settings.PAYMENTS_REFUND_APPROVAL_THRESHOLD.get(payment.currency)
+    awaiting = transitions.refund_needs_approval(value, threshold)
     try:
         with transaction.atomic():
             refund = Refund.objects.create(
                 payment=payment,
                 amount=value,
-                status=Refund.Status.PENDING,
+                # Awaiting a second person: held, and nothing may be in flight.
+                status=Refund.Status.AWAITING_APPROVAL if awaiting else Refund.Status.PENDING,
                 reason=reason,
                 description=description,
                 created_by=created_by,
                 request_token=request_token or None,
-                sent_at=timezone.now(),  # from here on a send may be in flight
-                send_count=1,
+                # From here on a send may be in flight (never for one awaiting approval).
+                sent_at=None if awaiting else timezone.now(),
+                send_count=0 if awaiting else 1,
             )
     except IntegrityError:
         raise RefundTokenReused("This refund request was already submitted.") from None
@@ -222,18 +276,31 @@ def _refuse_a_twin_of_a_waiting_refund(
     payment: Payment, amount: Decimal | None, reason: str, created_by: CustomUser | None
 ) -> None:
     """The same refund asked for again without a token (a retry that cannot say it is one) while
-    Stripe has not answered the first: sending it would refund twice if the first was made."""
-    waiting = payment.refunds.filter(Refund.UNANSWERED, created_by=created_by, reason=reason)
+    Stripe has not answered the first, or while the first awaits approval: sending it would
+    refund twice if the first was made (or is approved)."""
+    waiting = payment.refunds.filter(
+        Refund.UNANSWERED | Q(status=Refund.Status.AWAITING_APPROVAL),
+        created_by=created_by,
+        reason=reason,
+    )
     if amount is not None:
         waiting = waiting.filter(amount=amount)
     twin = waiting.order_by("created_at", "pk").first()
-    if twin is not None:
+    if twin is None:
+        return
+    held = money.format_amount(twin.amount, payment.currency)
+    if twin.status == Refund.Status.AWAITING_APPROVAL:
         raise RefundStillWaiting(
-            f"Refund #{twin.pk} of {money.format_amount(twin.amount, payment.currency)} is still "
-            "waiting for Stripe's answer and holds that amount. Refresh the payment to ask Stripe "
-            "about it before refunding again.",
+            f"Refund #{twin.pk} of {held} awaits approval by a second person and holds that "
+            "amount. Do not refund again: it is sent once approved.",
             refund=twin,
         )
+    raise RefundStillWaiting(
+        f"Refund #{twin.pk} of {held} is still "
+        "waiting for Stripe's answer and holds that amount. Refresh the payment to ask Stripe "
+        "about it before refunding again.",
+        refund=twin,
+    )
 
 
 def _check_same_refund(
@@ -269,12 +336,13 @@ def _refund_amount(amount: Decimal | str, currency: str) -> Decimal:
 # --- Sending, and what Stripe's answer means ------------------------------------------------------
 
 
-def _refund_send(refund_id: int) -> Refund:
-    """Ask Stripe for a refund already held in our books, and record the outcome.
+def _refund_send(refund_id: int, *, actor: CustomUser | None = None) -> Refund:
+    """Ask Stripe for a refund already held in our books, and record the outcome (and, in the
+    same transaction, the audit trail's "sent" entry, by `actor`: None for a job).
 
-    Called only when no earlier send of this refund can have acted: its first send, or after
-    Stripe's list of the PaymentIntent's refunds showed it absent with nothing in flight
-    (`refund_settle`). That is what lets a refusal here free the amount.
+    Called only when no earlier send of this refund can have acted: its first send (on asking,
+    or on approval), or after Stripe's list of the PaymentIntent's refunds showed it absent with
+    nothing in flight (`refund_settle`). That is what lets a refusal here free the amount.
     """
     refund = Refund.objects.select_related("payment").get(pk=refund_id)
     payment = refund.payment
@@ -293,21 +361,52 @@ def _refund_send(refund_id: int) -> Refund:
             idempotency_key=idempotency_key("refund", refund.pk),
         )
     except PaymentProviderError as exc:
-        return _record_unsuccessful_send(refund_id, exc)
+        return _record_unsuccessful_send(refund_id, exc, actor=actor)
     with transaction.atomic():
-        refunds_apply(lock_payment(payment_id=payment.pk), [answer])
-    return Refund.objects.select_related("payment").get(pk=refund_id)
+        locked = lock_payment(payment_id=payment.pk)
+        before = Refund.objects.values_list("status", flat=True).get(pk=refund_id)
+        refunds_apply(locked, [answer])
+        sent = Refund.objects.select_related("payment").get(pk=refund_id)
+        _audit_sent(sent, before=before, outcome="made", actor=actor)
+    return sent
 
 
-def _record_unsuccessful_send(refund_id: int, exc: PaymentProviderError) -> Refund:
+def _audit_sent(refund: Refund, *, before: str, outcome: str, actor: CustomUser | None) -> None:
+    amount = money.format_amount(refund.amount, refund.payment.currency)
+    audit_record(
+        action=AuditEntry.Action.REFUND_SENT,
+        summary=f"Refund #{refund.pk} of {amount} sent to Stripe ({outcome}): "
+        f"{before} -> {refund.status}",
+        object_type="refund",
+        object_id=refund.pk,
+        payment_id=refund.payment_id,
+        actor=actor,
+        before={"status": before},
+        after={
+            "status": refund.status,
+            "outcome": outcome,
+            "stripe_refund_id": refund.stripe_refund_id or "",
+            "send_count": refund.send_count,
+            "failure_reason": refund.failure_reason,
+            "last_send_error": refund.last_send_error,
+        },
+    )
+
+
+def _record_unsuccessful_send(
+    refund_id: int, exc: PaymentProviderError, *, actor: CustomUser | None = None
+) -> Refund:
     """Record a send that did not come back with a refund, by what it may have done."""
     with transaction.atomic():
         payment = lock_payment(
             payment_id=Refund.objects.values_list("payment_id", flat=True).get(pk=refund_id)
         )
         refund = Refund.objects.select_related("payment").get(pk=refund_id)
+        before = refund.status
         if not refund.is_unanswered:
-            return refund  # Stripe's answer arrived another way (the webhook): it stands
+            # Stripe's answer arrived another way (the webhook): it stands.
+            _audit_sent(refund, before=before, outcome=exc.outcome, actor=actor)
+            return refund
         if exc.outcome == Outcome.REFUSED:
             refund.status = Refund.Status.FAILED
             refund.failure_reason = _refusal_reason(exc)
@@ -324,6 +423,7 @@ def _record_unsuccessful_send(refund_id: int, exc: PaymentProviderError) -> Refu
             logger.warning(
                 "refund %s: Stripe's answer unknown (%s): %s", refund.pk, exc.outcome, exc
             )
+        _audit_sent(refund, before=before, outcome=exc.outcome, actor=actor)
         return refund
 
 
@@ -350,13 +450,14 @@ def _unanswered_reason(exc: PaymentProviderError) -> str:
 # --- Settling: the one path that sends a refund again ---------------------------------------------
 
 
-def refund_settle(*, refund_id: int) -> Refund:
+def refund_settle(*, refund_id: int, actor: CustomUser | None = None) -> Refund:
     """Find out what became of a refund Stripe has not confirmed, and send it if it was not made.
 
     Does nothing while a send of it may still be in flight (Stripe may yet act on it). Otherwise
     claims it (so that a concurrent settler leaves it alone), lists the PaymentIntent's refunds at
     Stripe and records them (ours is matched by the id in its metadata); if Stripe still has no
     refund of ours, sends it again with the same idempotency key. Returns the refund as it now is.
+    `actor`: who asked (None for a job), for the audit trail's entry of a send.
     """
     refund = Refund.objects.select_related("payment").get(pk=refund_id)
     if not refund.is_unanswered:
@@ -386,7 +487,7 @@ def refund_settle(*, refund_id: int) -> Refund:
         return refund  # Stripe had it (or Stripe's refunds leave no room for it)
     Refund.objects.filter(pk=refund_id).update(send_count=F("send_count") + 1)
     logger.info("refund %s: not at Stripe, sending it again (same key)", refund_id)
-    return _refund_send(refund_id)
+    return _refund_send(refund_id, actor=actor)
 
 
 def refunds_settle_unanswered(*, now: datetime | None = None) -> tuple[list[str], list[str]]:
@@ -398,10 +499,14 @@ def refunds_settle_unanswered(*, now: datetime | None = None) -> tuple[list[str]
         Refund.objects.filter(Refund.UNANSWERED)
         .filter(Q(sent_at__isnull=True) | Q(sent_at__lt=cutoff))
         .order_by("created_at", "pk")
-        .values_list("pk", flat=True)
+        .values_list("pk", "payment_id", "payment__amount_refunded", "payment__currency")
     )
     settled, waiting = [], []
-    for refund_id in list(due):
+    # Per payment, the refunds settled and its amount refunded, before and after: the run's
+    # audit entry (a run that settled nothing records nothing: beat sweeps every minute).
+    before: dict[str, dict[str, Any]] = {}
+    after: dict[str, dict[str, Any]] = {}
+    for refund_id, payment_id, amount_refunded, currency in list(due):
         try:
             refund = refund_settle(refund_id=refund_id)
         except Exception as exc:  # one refund's trouble must not stop the sweep
@@ -415,6 +520,34 @@ def refunds_settle_unanswered(*, now: datetime | None = None) -> tuple[list[str]
                 f"refund #{refund.pk} of payment #{refund.payment_id}: pending -> "
                 f"{refund.status} ({refund.stripe_refund_id or refund.failure_reason})"
             )
+            held_then = str(money.to_decimal(amount_refunded, currency))
+            held_now = str(money.to_decimal(refund.payment.amount_refunded, currency))
+            prior = before.setdefault(
+                str(payment_id), {"amount_refunded": held_then, "refunds": {}}
+            )
+            prior["refunds"][str(refund_id)] = {"status": Refund.Status.PENDING}
+            current = after.setdefault(str(payment_id), {"refunds": {}})
+            current["amount_refunded"] = held_now
+            current["refunds"][str(refund_id)] = {
+                "status": refund.status,
+                "stripe_refund_id": refund.stripe_refund_id or "",
+                "failure_reason": refund.failure_reason or "",
+            }
+    if settled:
+        audit_record(
+            action=AuditEntry.Action.SWEEP_RUN,
+            summary="\n".join(
+                [
+                    f"Refund sweep: {len(settled)} settled, {len(waiting)} still waiting",
+                    *settled,
+                    *waiting,
+                ]
+            ),
+            object_type="job",
+            object_id="refund_sweep",
+            before={"payments": before},
+            after={"payments": after},
+        )
     return settled, waiting
 
 
@@ -434,9 +567,12 @@ def refunds_apply(payment: Payment, stripe_refunds: Iterable[Any]) -> list[Refun
         refund = Refund.objects.filter(stripe_refund_id=facts["id"]).first()
         local_id = str((facts.get("metadata") or {}).get("refund_id") or "")
         if refund is None and local_id.isdigit():
-            refund = Refund.objects.filter(
-                pk=int(local_id), payment=payment, stripe_refund_id=None
-            ).first()
+            # Never one awaiting approval or rejected: those were never sent.
+            refund = (
+                Refund.objects.filter(pk=int(local_id), payment=payment, stripe_refund_id=None)
+                .exclude(status__in=[Refund.Status.AWAITING_APPROVAL, Refund.Status.REJECTED])
+                .first()
+            )
         heard_before = refund is not None and refund.stripe_refund_id is not None
         if refund is None:
             refund = Refund(
@@ -479,11 +615,14 @@ def _refund_totals_update(payment: Payment) -> None:
     rows = list(
         payment.refunds.filter(status__in=Refund.COUNTED_STATUSES)
         .order_by("created_at", "pk")
-        .values_list("pk", "amount", "stripe_refund_id")
+        .values_list("pk", "amount", "stripe_refund_id", "status")
     )
-    known = sum((amount for _, amount, stripe_id in rows if stripe_id), Decimal("0"))
+    awaiting_status = Refund.Status.AWAITING_APPROVAL
+    known = sum((amount for _, amount, stripe_id, _ in rows if stripe_id), Decimal("0"))
     unanswered = [
-        transitions.Unanswered(pk, amount) for pk, amount, stripe_id in rows if not stripe_id
+        transitions.Unanswered(pk, amount)
+        for pk, amount, stripe_id, status in rows
+        if not stripe_id and status != awaiting_status
     ]
     impossible = transitions.refunds_that_cannot_exist(payment.amount, known, unanswered)
     if impossible:
@@ -496,10 +635,38 @@ def _refund_totals_update(payment: Payment) -> None:
             updated_at=timezone.now(),
         )
         logger.warning("payment %s: refunds %s cannot exist at Stripe", payment.pk, impossible)
-    payment.amount_refunded = known + sum(
+    sent = known + sum(
         (u.amount for u in unanswered if u.refund_id not in impossible), Decimal("0")
     )
-    payment.status = transitions.payment_status_with_refunds(
-        payment.status, payment.amount, payment.amount_refunded
-    )
+    # Refunds awaiting approval hold their amount in the room left (oldest first). Only refunds
+    # made outside the app (Stripe's Dashboard) can take that room meanwhile: one that no longer
+    # fits can never be made, and is rejected, by no one, freeing its amount.
+    awaiting = [
+        transitions.Unanswered(pk, amount)
+        for pk, amount, _, status in rows
+        if status == awaiting_status
+    ]
+    no_room = transitions.refunds_that_cannot_exist(payment.amount, sent, awaiting)
+    if no_room:
+        Refund.objects.filter(pk__in=no_room, status=awaiting_status).update(
+            status=Refund.Status.REJECTED,
+            failure_reason="The payment was refunded meanwhile and no longer has room for it.",
+            rejected_at=timezone.now(),
+            updated_at=timezone.now(),
+        )
+        logger.warning("payment %s: awaiting refunds %s no longer fit", payment.pk, no_room)
+        for refund_id in no_room:
+            audit_record(
+                action=AuditEntry.Action.REFUND_REJECTED,
+                summary=f"Refund #{refund_id} rejected: the payment was refunded meanwhile",
+                object_type="refund",
+                object_id=refund_id,
+                payment_id=payment.pk,
+                before={"status": awaiting_status},
+                after={"status": Refund.Status.REJECTED},
+            )
+    held = sum((a.amount for a in awaiting if a.refund_id not in no_room), Decimal("0"))
+    payment.amount_refunded = sent + held
+    # The status follows what was sent: a refund awaiting approval is not (yet) at Stripe.
+    payment.status = transitions.payment_status_with_refunds(payment.status, payment.amount, sent)
     payment.save(update_fields=["amount_refunded", "status", "updated_at"])

@@ -174,6 +174,26 @@ _REFUND_RANK = {
 }
 
 
+# Four eyes: a refund at or above the approval threshold starts awaiting a second person and
+# is never sent until approved (then pending, as any refund Stripe has not answered) or
+# rejected (final: nothing was sent, its amount is free again). Stripe never hears of either
+# state, so Stripe's news never moves a refund out of them.
+REFUND_AWAITING_APPROVAL, REFUND_REJECTED = "awaiting_approval", "rejected"
+_REFUND_DECISIONS = {REFUND_AWAITING_APPROVAL: (REFUND_PENDING, REFUND_REJECTED)}
+
+
+def refund_may_be_decided(status: str, decision: str) -> bool:
+    """Whether a second person's decision (pending: approved, or rejected) may move a refund
+    in `status`: only one awaiting approval, only once."""
+    return decision in _REFUND_DECISIONS.get(status, ())
+
+
+def refund_needs_approval(amount: Decimal, threshold: Decimal | None) -> bool:
+    """A refund at or above its currency's threshold waits for a second person (None: no
+    threshold for the currency)."""
+    return threshold is not None and amount >= threshold
+
+
 def refund_status_from_stripe(stripe_status: str) -> str:
     return stripe_status if stripe_status in _REFUND_RANK else REFUND_PENDING
 
@@ -208,6 +228,9 @@ def refunds_that_cannot_exist(
     made that one, and cannot make it later: it gives its amount back. This is what keeps a
     refund made in Stripe's Dashboard, beside one of ours that Stripe never received, from
     pushing the books past the payment.
+
+    Refunds awaiting approval are not unanswered (nothing was sent): callers leave them out, and
+    fit them, the same way, into the room that Stripe's and the unanswered refunds leave.
     """
     room = amount - known_at_stripe
     impossible = []
@@ -217,3 +240,38 @@ def refunds_that_cannot_exist(
         else:
             impossible.append(refund.refund_id)
     return impossible
+
+
+# --- Disputes ---------------------------------------------------------------------------------
+# How far along a dispute is. Stripe stamps events in whole seconds: of two observations from the
+# same second, the one further along wins. A decided dispute never opens again.
+_DISPUTE_STAGE = {
+    "warning_needs_response": 0,
+    "warning_under_review": 1,
+    "needs_response": 2,
+    "under_review": 3,
+    "appeal_needs_response": 4,
+    "appeal_under_review": 5,
+}
+DISPUTE_FINAL = ("warning_closed", "won", "lost", "prevented")
+
+
+def dispute_status_after(
+    status: str | None,
+    synced_at: datetime | None,
+    seen: str,
+    observed_at: datetime,
+) -> str:
+    """The dispute's status once `seen` (observed at `observed_at`) is taken into account."""
+    if status is None:
+        return seen
+    if status in DISPUTE_FINAL:
+        return status
+    if seen in DISPUTE_FINAL:
+        return seen
+    if synced_at is not None and observed_at < synced_at:
+        return status  # older news
+    if synced_at is not None and observed_at == synced_at:
+        stage = _DISPUTE_STAGE.get(seen, -1)
+        return seen if stage >= _DISPUTE_STAGE.get(status, -1) else status
+    return seen

@@ -16,9 +16,17 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from audit.models import AuditEntry
+from audit.services import audit_record
 from payments import queue, stripe_client
 from payments.models import Payment, StripeWebhookEvent, StripeWebhookRefusal
-from payments.services.common import from_timestamp, lock_payment_of_intent, plain
+from payments.services.common import (
+    from_timestamp,
+    lock_payment,
+    lock_payment_of_intent,
+    plain,
+)
+from payments.services.disputes import DISPUTE_EVENTS, dispute_apply, dispute_payment_id
 from payments.services.errors import WebhookProcessingFailed
 from payments.services.intents import INTENT_FIELDS, payment_apply_charge, payment_apply_intent
 from payments.services.refunds import refunds_apply
@@ -38,7 +46,7 @@ _CHARGE_EVENTS = {"charge.succeeded", "charge.refunded"}
 # Since API 2024-10-28 the refund.* events cover refunds of every payment method;
 # charge.refund.updated only some. Both are applied (a refund's state only moves forward).
 _REFUND_EVENTS = {"charge.refund.updated", "refund.created", "refund.updated", "refund.failed"}
-HANDLED_EVENT_TYPES = _PAYMENT_INTENT_EVENTS | _CHARGE_EVENTS | _REFUND_EVENTS
+HANDLED_EVENT_TYPES = _PAYMENT_INTENT_EVENTS | _CHARGE_EVENTS | _REFUND_EVENTS | DISPUTE_EVENTS
 _DONE = (
     StripeWebhookEvent.Status.PROCESSED,
     StripeWebhookEvent.Status.IGNORED,
@@ -199,6 +207,8 @@ def webhook_event_process(*, event_id: int, force: bool = False) -> StripeWebhoo
     try:
         if row.event_type not in HANDLED_EVENT_TYPES:
             return _webhook_event_finish(event_id, Outcome.IGNORED, None, force)
+        if row.event_type in DISPUTE_EVENTS:
+            return _dispute_event_process(row, obj, observed_at, force)
         pi_id = _event_payment_intent_id(row.event_type, obj)
         known = pi_id and Payment.objects.filter(stripe_payment_intent_id=pi_id).exists()
         if not known:
@@ -243,17 +253,41 @@ def webhook_event_process(*, event_id: int, force: bool = False) -> StripeWebhoo
         failed = StripeWebhookEvent.objects.filter(pk=event_id)
         if not force:  # a concurrent copy that did apply it keeps its outcome
             failed = failed.exclude(status__in=_DONE)
-        failed.update(
-            status=Outcome.FAILED,
-            processed=False,
-            processed_at=None,
-            processing_error=f"{type(exc).__name__}: {exc}"[:2000],
-            attempts=F("attempts") + 1,
-            next_attempt_at=None if retry_in is None else timezone.now() + _seconds(retry_in),
-        )
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        with transaction.atomic():
+            failed.update(
+                status=Outcome.FAILED,
+                processed=False,
+                processed_at=None,
+                processing_error=error,
+                attempts=F("attempts") + 1,
+                next_attempt_at=None if retry_in is None else timezone.now() + _seconds(retry_in),
+            )
+            if force:
+                _audit_replay(row, row.status, Outcome.FAILED, error)
         raise WebhookProcessingFailed(
             f"Event {row.stripe_event_id} could not be applied.", retry_in=retry_in
         ) from exc
+
+
+def _dispute_event_process(
+    row: StripeWebhookEvent, obj: dict[str, Any], observed_at: datetime, force: bool
+) -> StripeWebhookEvent:
+    """A charge.dispute.* event: the dispute as it then was, recorded on its payment's lock."""
+    Outcome = StripeWebhookEvent.Status
+    payment_id = dispute_payment_id(obj)
+    if payment_id is None:
+        return _webhook_event_finish(row.pk, Outcome.UNMATCHED, None, force)
+    if row.api_version and row.api_version != stripe_client.API_VERSION:
+        observed_at = timezone.now()  # another version's fields: ask for the dispute at ours
+        obj = plain(stripe_client.dispute_retrieve(str(obj["id"])))
+    with transaction.atomic():
+        locked = StripeWebhookEvent.objects.select_for_update().get(pk=row.pk)
+        if locked.status in _DONE and not force:
+            return locked
+        payment = lock_payment(payment_id=payment_id)
+        dispute_apply(payment, obj, observed_at=observed_at, event_type=row.event_type)
+        return _webhook_event_finish(row.pk, Outcome.PROCESSED, payment, force)
 
 
 # An event that fails for another reason than Stripe being busy or away (a bug, a row that
@@ -333,6 +367,7 @@ def _webhook_event_finish(
         row = StripeWebhookEvent.objects.select_for_update().get(pk=event_id)
         if row.status in _DONE and not force:
             return row
+        status_before = row.status
         row.status = outcome
         row.processed = True
         row.processed_at = timezone.now()
@@ -352,9 +387,26 @@ def _webhook_event_finish(
                 "next_attempt_at",
             ]
         )
+        if force:  # a replay: its audit entry, in the transaction that records its outcome
+            _audit_replay(row, status_before, outcome)
         return row
 
 
 def webhook_event_replay(*, event_id: int) -> StripeWebhookEvent:
-    """Apply a recorded event again (an operator's replay; safe, since applying is idempotent)."""
+    """Apply a recorded event again (an operator's replay; safe, since applying is idempotent).
+    Each replay is on the audit trail: who (the request's user, or the command), the event, its
+    status before -> after, in the transaction that records the outcome."""
     return webhook_event_process(event_id=event_id, force=True)
+
+
+def _audit_replay(row: StripeWebhookEvent, before: str, after: str, error: str = "") -> None:
+    outcome = f"failed again: {error}" if error else after
+    audit_record(
+        action=AuditEntry.Action.WEBHOOK_REPLAYED,
+        summary=f"Webhook event {row.stripe_event_id} ({row.event_type}) replayed: {outcome}",
+        object_type="webhook_event",
+        object_id=row.stripe_event_id,
+        payment_id=row.payment_id,
+        before={"status": before},
+        after={"status": after, **({"processing_error": error} if error else {})},
+    )

@@ -92,7 +92,8 @@ def test_the_figures_are_cached_for_a_minute_and_say_how_old_they_are(
     assert "Figures as of" in first.content.decode()
     factories.payment(status="succeeded")
     # From the cache: the session, the user and permissions, the currencies, the failed events,
-    # the refunds waiting for Stripe and the recently failed ones; not the month of payments.
-    with django_assert_max_num_queries(8):
+    # the refunds waiting for Stripe, the recently failed ones, those awaiting approval and the
+    # disputes due soon; not the month of payments.
+    with django_assert_max_num_queries(10):
         second = client.get("/backoffice/")
     assert second.context["periods"][0].count == first.context["periods"][0].count == 1

@@ -54,9 +54,10 @@ from hypothesis.stateful import (
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
 
-from payments.models import Payment, Refund, StripeWebhookEvent
+from payments.models import Dispute, Payment, Refund, StripeWebhookEvent
 from shop.models import CustomUser, Order
 from tests import factories
+from tests.audit.helpers import audit_trail_empty
 from tests.payments.webhook_helpers import SECRET, deliver
 from tests.stripe_truth import assert_books_match_stripe
 
@@ -71,6 +72,7 @@ CARDS = {
     "3ds-ok": "4000002500003155",
     "3ds-fail": "4000002500003155",
     "refund-fails-later": "4000000000005126",
+    "disputed": "4000000000000259",  # paid, then charged back (no refund possible after)
 }
 # The app's own calls, each an action's "the Stripe call it makes".
 FAULT_CALLS = {
@@ -100,7 +102,9 @@ class MoneyMachine(RuleBasedStateMachine):
         self.postgres = connection.vendor == "postgresql"
         self.sandbox.reset()
         cache.clear()  # throttle counts and dashboard figures start from nothing in each example
+        audit_trail_empty()  # its entries hold on to the payments (and the trail is append-only)
         Refund.objects.all().delete()
+        Dispute.objects.all().delete()
         StripeWebhookEvent.objects.all().delete()
         Order.objects.update(current_payment=None)
         Payment.objects.all().delete()
@@ -379,6 +383,16 @@ class MoneyMachine(RuleBasedStateMachine):
             assert p.amount_refunded == held <= p.amount, p
         freed = Refund.objects.filter(status=Refund.Status.FAILED, stripe_refund_id=None)
         self.declared_not_made.update(str(pk) for pk in freed.values_list("pk", flat=True))
+
+    @invariant()
+    def no_refund_is_asked_for_once_the_app_knows_of_a_chargeback(self):
+        for dispute in Dispute.objects.exclude(status__startswith="warning_"):
+            late = Refund.objects.filter(
+                payment_id=dispute.payment_id,
+                created_by__isnull=False,
+                created_at__gt=dispute.created_at,
+            )
+            assert not late.exists(), (dispute, list(late))
 
     def teardown(self) -> None:
         try:

@@ -1,0 +1,297 @@
+"""Disputes: the list (soonest deadline first) and its export, a dispute's page, and answering
+it: text evidence saved as a draft or submitted, or the dispute accepted.
+
+Answers follow the refund form's pattern: step=review checks the input and answers a
+confirmation that states what will happen, with a signed one-time token; step=confirm sends it
+(once, however often it is posted) and redirects to the dispute. Seeing disputes needs
+`payments.view_dispute`; answering them `payments.respond_to_dispute` (Finance).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.vary import vary_on_headers
+
+from backoffice.dispute_forms import (
+    ACCEPT,
+    EVIDENCE_FIELDS,
+    SUBMIT,
+    AcceptForm,
+    EvidenceForm,
+    confirmation_token,
+)
+from backoffice.filters import DisputeFilter
+from backoffice.tables import DisputeTable
+from backoffice.views.common import (
+    HtmxHttpRequest,
+    csv_response,
+    list_page,
+    ordered,
+    plain,
+    staff_user,
+    staff_view,
+)
+from payments import money, selectors, services, stripe_client
+from payments.models import Dispute
+
+VIEW_DISPUTE = "payments.view_dispute"
+RESPOND = "payments.respond_to_dispute"
+
+
+def _get_dispute(dispute_id: int) -> Dispute:
+    try:
+        return selectors.dispute_detail(dispute_id=dispute_id)
+    except Dispute.DoesNotExist:
+        raise Http404("No such dispute.") from None
+
+
+@require_safe
+@staff_view(VIEW_DISPUTE)
+@vary_on_headers("HX-Request")
+def dispute_list(request: HtmxHttpRequest) -> HttpResponse:
+    return list_page(
+        request,
+        template="backoffice/disputes.html",
+        filterset=DisputeFilter(request.GET, queryset=selectors.dispute_list()),
+        table_class=DisputeTable,
+    )
+
+
+@require_safe
+@staff_view(VIEW_DISPUTE)
+def dispute_csv(request: HtmxHttpRequest) -> HttpResponseBase:
+    filterset = DisputeFilter(request.GET, queryset=selectors.dispute_list())
+    if not filterset.is_valid():
+        return HttpResponseBadRequest(f"Invalid filter: {filterset.errors.as_text()}")
+    fields = [
+        "stripe_dispute_id",
+        "payment_id",
+        "payment__user__email",
+        "amount",
+        "currency",
+        "reason",
+        "status",
+        "evidence_due_by",
+        "is_charge_refundable",
+        "funds_withdrawn",
+        "funds_reinstated",
+        "balance_net",
+        "balance_currency",
+        "stripe_charge_id",
+        "stripe_created_at",
+    ]
+    rows = ordered(DisputeTable, filterset.qs, request).values_list(*fields)
+    header = [
+        "dispute_id",
+        "payment_id",
+        "customer_email",
+        "amount",
+        "currency",
+        "reason",
+        "status",
+        "evidence_due_by",
+        "charge_refundable",
+        "funds_withdrawn",
+        "funds_reinstated",
+        "balance_net",
+        "balance_currency",
+        "charge_id",
+        "created_at",
+    ]
+
+    def out() -> Iterator[list[Any]]:
+        for row in rows.iterator(chunk_size=2000):
+            (dp, payment, email, amount, cur, reason, status, due, refundable) = row[:9]
+            (withdrawn, reinstated, net, net_cur, charge, created) = row[9:]
+            yield [
+                dp,
+                payment,
+                email,
+                plain(amount, cur),
+                cur,
+                reason,
+                status,
+                due.isoformat() if due else "",
+                "yes" if refundable else "no",
+                "yes" if withdrawn else "no",
+                "yes" if reinstated else "no",
+                # A number (a leading minus is no formula), exact in its currency.
+                money.to_decimal(net, net_cur) if net_cur else 0,
+                net_cur,
+                charge,
+                created.isoformat() if created else "",
+            ]
+
+    return csv_response("disputes", header, out())
+
+
+def _timeline(dispute: Dispute) -> list[tuple[str, Any, Any]]:
+    """Stripe's events about the dispute and our answers to it, in the order they happened."""
+    items = [
+        ("event", event.stripe_created_at or event.received_at, event)
+        for event in selectors.dispute_webhook_events(dispute=dispute)
+    ] + [("answer", entry.at, entry) for entry in selectors.dispute_answers(dispute=dispute)]
+    return sorted(items, key=lambda item: item[1])
+
+
+def _render_dispute(
+    request: HtmxHttpRequest,
+    dispute: Dispute,
+    *,
+    evidence_form: EvidenceForm | None = None,
+    accept_form: AcceptForm | None = None,
+    confirm: str | None = None,
+    confirm_action: str | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    may_respond = request.user.has_perm(RESPOND)
+    answerable = dispute.status in Dispute.NEEDS_RESPONSE_STATUSES
+    context = {
+        "dispute": dispute,
+        "payment": dispute.payment,
+        "timeline": _timeline(dispute),
+        "evidence": [
+            (label, dispute.evidence[name])
+            for name, label, _ in EVIDENCE_FIELDS
+            if dispute.evidence.get(name)
+        ],
+        "may_respond": may_respond,
+        "answerable": answerable,
+        "evidence_form": evidence_form
+        if evidence_form is not None
+        else (EvidenceForm(dispute=dispute) if may_respond and answerable else None),
+        "accept_form": accept_form,
+        "confirm": confirm,
+        "confirm_action": confirm_action,
+        "error": error,
+    }
+    return render(request, "backoffice/dispute_detail.html", context, status=status)
+
+
+@require_safe
+@staff_view(VIEW_DISPUTE)
+def dispute_detail(request: HtmxHttpRequest, dispute_id: int) -> HttpResponse:
+    return _render_dispute(request, _get_dispute(dispute_id))
+
+
+def _not_answerable(request: HtmxHttpRequest, dispute: Dispute) -> HttpResponse | None:
+    if dispute.status in Dispute.NEEDS_RESPONSE_STATUSES:
+        return None
+    return _render_dispute(
+        request,
+        dispute,
+        error=f"Dispute {dispute.stripe_dispute_id} is {dispute.get_status_display().lower()}: "
+        "Stripe takes no more answers to it.",
+        status=409,
+    )
+
+
+def _provider_status(exc: stripe_client.PaymentProviderError) -> int:
+    unavailable = (stripe_client.ProviderUnavailable, stripe_client.RateLimited)
+    return 503 if isinstance(exc, unavailable) else 502
+
+
+@require_POST
+@staff_view(VIEW_DISPUTE, RESPOND)
+def dispute_evidence(request: HtmxHttpRequest, dispute_id: int) -> HttpResponse:
+    """step=review: check and answer the confirmation; step=edit: back to the form with the
+    same text; step=confirm: send it to Stripe (saved or submitted) and go back to the dispute."""
+    dispute = _get_dispute(dispute_id)
+    step = request.POST.get("step", "review")
+    confirming = step == "confirm"
+    form = EvidenceForm(request.POST, dispute=dispute, confirming=confirming)
+    if not form.is_valid():
+        stale = form.has_error("__all__", code="token")
+        return _render_dispute(request, dispute, evidence_form=form, status=409 if stale else 400)
+    if not confirming and (refused := _not_answerable(request, dispute)) is not None:
+        return refused
+    if step == "edit":
+        return _render_dispute(request, dispute, evidence_form=form)
+    if not confirming:
+        token = confirmation_token(dispute, form.cleaned_data["action"], form.evidence())
+        confirm_form = EvidenceForm(dispute=dispute, initial={**form.cleaned_data, "token": token})
+        return _render_dispute(
+            request,
+            dispute,
+            evidence_form=confirm_form,
+            confirm=form.summary(),
+            confirm_action="evidence",
+        )
+    submit = form.cleaned_data["action"] == SUBMIT
+    try:
+        dispute = services.dispute_evidence_update(
+            dispute_id=dispute.pk,
+            evidence=form.evidence(),
+            submit=submit,
+            actor=staff_user(request),
+            request_token=form.token_data["nonce"],
+            reviewed_status=form.token_data["status"],
+        )
+    except stripe_client.PaymentProviderError as exc:
+        return _render_dispute(
+            request,
+            _get_dispute(dispute_id),
+            evidence_form=form,
+            error=f"{exc.user_message} Nothing changed here; sending this same confirmation "
+            "again is safe (Stripe gets it once).",
+            status=_provider_status(exc),
+        )
+    except services.DisputeError as exc:
+        return _render_dispute(request, _get_dispute(dispute_id), error=str(exc), status=409)
+    if submit:
+        messages.success(request, f"Evidence submitted for dispute {dispute.stripe_dispute_id}.")
+    else:
+        messages.success(request, f"Evidence saved as a draft for {dispute.stripe_dispute_id}.")
+    return redirect("backoffice:dispute_detail", dispute_id=dispute.pk)
+
+
+@require_POST
+@staff_view(VIEW_DISPUTE, RESPOND)
+def dispute_accept(request: HtmxHttpRequest, dispute_id: int) -> HttpResponse:
+    """Accept the dispute (Stripe's close), through review and confirmation."""
+    dispute = _get_dispute(dispute_id)
+    confirming = request.POST.get("step", "review") == "confirm"
+    form = AcceptForm(request.POST, dispute=dispute, confirming=confirming)
+    if not form.is_valid():
+        return _render_dispute(request, dispute, accept_form=form, status=409)
+    if not confirming and (refused := _not_answerable(request, dispute)) is not None:
+        return refused
+    if not confirming:
+        token = confirmation_token(dispute, ACCEPT, None)
+        return _render_dispute(
+            request,
+            dispute,
+            accept_form=AcceptForm(dispute=dispute, initial={"token": token}),
+            confirm=form.summary(),
+            confirm_action="accept",
+        )
+    try:
+        dispute = services.dispute_accept(
+            dispute_id=dispute.pk,
+            actor=staff_user(request),
+            request_token=form.token_data["nonce"],
+            reviewed_status=form.token_data["status"],
+        )
+    except stripe_client.PaymentProviderError as exc:
+        return _render_dispute(
+            request,
+            _get_dispute(dispute_id),
+            error=f"{exc.user_message} Nothing changed here; accepting again from the same "
+            "confirmation is safe.",
+            status=_provider_status(exc),
+        )
+    except services.DisputeError as exc:
+        return _render_dispute(request, _get_dispute(dispute_id), error=str(exc), status=409)
+    messages.success(
+        request,
+        f"Dispute {dispute.stripe_dispute_id} accepted: {dispute.get_status_display().lower()}.",
+    )
+    return redirect("backoffice:dispute_detail", dispute_id=dispute.pk)
