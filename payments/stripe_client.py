@@ -36,6 +36,7 @@ from django.conf import settings
 from stripe.params import (
     CustomerCreateParams,
     DisputeCloseParams,
+    DisputeListParams,
     DisputeUpdateParams,
     EventListParams,
     PaymentIntentCancelParams,
@@ -466,6 +467,20 @@ DISPUTE_TEXT_EVIDENCE = (
 def dispute_retrieve(dispute_id: str) -> stripe.Dispute:
     with _stripe_errors():
         return _client().v1.disputes.retrieve(dispute_id)
+
+
+def dispute_list(
+    *, payment_intent_id: str | None = None, created_gte: datetime | int | None = None
+) -> Iterator[stripe.Dispute]:
+    """The disputes of a PaymentIntent, or every dispute created at or after `created_gte`,
+    across all pages. A generator, like `payment_intent_list`."""
+    params: DisputeListParams = {"limit": 100}
+    if payment_intent_id:
+        params["payment_intent"] = payment_intent_id
+    if created_gte is not None:
+        params["created"] = {"gte": _timestamp(created_gte)}
+    with _stripe_errors():
+        yield from _client().v1.disputes.list(params).auto_paging_iter()
 
 
 def dispute_update(

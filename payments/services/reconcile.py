@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,9 +16,10 @@ from django.utils import timezone
 from audit.models import AuditEntry
 from audit.services import audit_record
 from payments import money, stripe_client
-from payments.models import Payment, Refund
+from payments.models import Dispute, Payment, Refund
 from payments.services import transitions
-from payments.services.common import lock_payment
+from payments.services.common import lock_payment, plain
+from payments.services.disputes import dispute_apply, dispute_payment_id
 from payments.services.intents import payment_record_intent
 from payments.services.refunds import refund_settle, refunds_apply
 
@@ -30,8 +32,10 @@ def payment_sync_from_stripe(
     intent: Any = None,
     observed_at: datetime | None = None,
     settle_refunds: bool = False,
+    with_disputes: bool = False,
 ) -> Payment:
-    """Fetch the payment's PaymentIntent and refunds from Stripe and record what they say.
+    """Fetch the payment's PaymentIntent and refunds (`with_disputes`: and disputes) from Stripe
+    and record what they say.
 
     `intent`, when given, is the payment's PaymentIntent listed from Stripe at `observed_at`.
     With `settle_refunds` (finance's refresh, reconcile; never a customer's status check), each
@@ -54,7 +58,26 @@ def payment_sync_from_stripe(
         if settle_refunds:
             for refund_id in payment.refunds.filter(Refund.UNANSWERED).values_list("pk", flat=True):
                 refund_settle(refund_id=refund_id)
+        if with_disputes:
+            disputes_record(list(stripe_client.dispute_list(payment_intent_id=intent_id)))
     return Payment.objects.select_related("order", "user").get(pk=payment_id)
+
+
+def disputes_record(disputes: Iterable[Any], *, observed_at: datetime | None = None) -> int:
+    """Record disputes listed from Stripe (a missed charge.dispute.* event repaired) on their
+    payments; returns how many were ours. Each under its payment's lock, like the events."""
+    ours = 0
+    for item in disputes:
+        obj = plain(item)
+        payment_id = dispute_payment_id(obj)
+        if payment_id is None:
+            continue  # not ours
+        ours += 1
+        with transaction.atomic():
+            dispute_apply(
+                lock_payment(payment_id=payment_id), obj, observed_at=observed_at or timezone.now()
+            )
+    return ours
 
 
 def payment_status_check(*, payment_id: int, just_confirmed: bool = False) -> Payment:
@@ -102,6 +125,7 @@ def _books(payment: Payment) -> dict[str, Any]:
         "status": payment.status,
         "amount_refunded": str(money.to_decimal(payment.amount_refunded, payment.currency)),
         "stripe_charge_id": payment.stripe_charge_id or "",
+        "dispute_status": payment.dispute_status,
         "refunds": {
             str(pk): {"status": status, "stripe_refund_id": stripe_id or ""}
             for pk, stripe_id, status in refunds
@@ -127,7 +151,9 @@ def payment_refresh_from_stripe(*, payment_id: int, settle_refunds: bool = False
     payment = Payment.objects.get(pk=payment_id)
     before = _books(payment)
     try:
-        payment = payment_sync_from_stripe(payment_id=payment_id, settle_refunds=settle_refunds)
+        payment = payment_sync_from_stripe(
+            payment_id=payment_id, settle_refunds=settle_refunds, with_disputes=True
+        )
     except Exception as exc:
         after = _books(Payment.objects.get(pk=payment_id))
         if after != before:
@@ -151,6 +177,35 @@ def _audit_refresh(
         before=before,
         after=after,
     )
+
+
+def _reconcile_disputes(
+    since: datetime,
+    started: datetime,
+    changes: list[str],
+    changed_before: dict[str, Any],
+    changed_after: dict[str, Any],
+) -> None:
+    """Disputes created since `since`, and every dispute of ours still open (their news may be
+    what was missed), as Stripe now has them."""
+    open_ids = Dispute.objects.exclude(status__in=Dispute.FINAL_STATUSES).values_list(
+        "stripe_dispute_id", flat=True
+    )
+    listed = list(stripe_client.dispute_list(created_gte=since))
+    known = {plain(d)["id"] for d in listed}
+    listed += [stripe_client.dispute_retrieve(dp) for dp in open_ids if dp not in known]
+    touched = {pid for d in listed if (pid := dispute_payment_id(plain(d))) is not None}
+    snapshot = {p.pk: _books(p) for p in Payment.objects.filter(pk__in=touched)}
+    disputes_record(listed, observed_at=started)
+    for payment in Payment.objects.filter(pk__in=touched):
+        pk, was, now = payment.pk, snapshot[payment.pk], _books(payment)
+        if now != was and str(pk) not in changed_after:
+            changes.append(
+                f"payment #{pk} ({payment.stripe_payment_intent_id}): dispute "
+                f"{was['dispute_status'] or 'none'} -> {now['dispute_status']}"
+            )
+            changed_before[str(pk)] = was
+            changed_after[str(pk)] = now
 
 
 def payments_reconcile(
@@ -208,6 +263,7 @@ def payments_reconcile(
         for refund in stripe_client.refund_list_since(created_gte=since):
             if refund.payment_intent:
                 check(str(refund.payment_intent))
+        _reconcile_disputes(since, started, changes, changed_before, changed_after)
     finally:
         # One entry per run that changed something (also when the listing failed part way);
         # a run that changed nothing records nothing (beat runs one every 15 minutes).

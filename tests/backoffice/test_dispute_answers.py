@@ -3,10 +3,12 @@ saved and submitted, the dispute accepted, each once however often it is confirm
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
@@ -200,3 +202,28 @@ def test_an_inquiry_can_still_be_refunded_and_a_chargeback_is_refused_before_str
     response = api.post("/api/payments/refunds/create_refund/", body, format="json")
     assert response.status_code == 409
     assert not sandbox.requests_log(path="/v1/refunds")
+
+
+def test_missed_dispute_events_are_repaired_by_refresh_and_by_reconcile(sandbox, finance):
+    """No webhook arrives at all: a person's refresh finds the payment's dispute, and reconcile
+    finds new disputes and the news of open ones."""
+    refreshed = factories.paid_payment(sandbox, card="pm_card_createDispute")
+    reconciled = factories.paid_payment(sandbox, card="pm_card_createDisputeInquiry")
+    assert not Dispute.objects.exists()
+    response = finance.post(reverse("backoffice:payment_refresh", args=[refreshed.pk]))
+    assert response.status_code == 302
+    assert Dispute.objects.get(payment=refreshed).status == "needs_response"
+    assert AuditEntry.objects.get(action="payment.refreshed").after["dispute_status"] == (
+        "needs_response"
+    )
+
+    call_command("reconcile_payments", stdout=io.StringIO())
+    inquiry = Dispute.objects.get(payment=reconciled)
+    assert inquiry.status == "warning_needs_response"
+    # Decided at Stripe with no event heard: the next reconcile brings it.
+    sandbox.dispute_decide(Dispute.objects.get(payment=refreshed).stripe_dispute_id, "lost")
+    call_command("reconcile_payments", stdout=io.StringIO())
+    assert Dispute.objects.get(payment=refreshed).status == "lost"
+    assert Payment.objects.get(pk=refreshed.pk).dispute_status == "lost"
+    run = AuditEntry.objects.filter(action="reconcile.run").order_by("-at").first()
+    assert run is not None and "needs_response -> lost" in run.summary
