@@ -18,6 +18,7 @@ from django import forms
 from django.core import signing
 
 from payments.models import Dispute
+from payments.services import Reviewed, evidence_digest
 
 _SALT = "backoffice.dispute-confirmation"
 _MAX_AGE = 30 * 60  # seconds a confirmation stays valid
@@ -59,10 +60,17 @@ def confirmation_token(dispute: Dispute, action: str, evidence: dict[str, str] |
             "dispute": dispute.pk,
             "action": action,
             "status": dispute.status,
+            # What the reviewer saw Stripe hold: a colleague's draft since makes this stale.
+            "held": evidence_digest(dispute.evidence),
             "evidence": _digest(evidence or {}),
         },
         salt=_SALT,
     )
+
+
+def reviewed(token_data: dict[str, str]) -> Reviewed:
+    """The dispute as the confirmation's reviewer saw it (services.disputes checks it)."""
+    return Reviewed(status=token_data["status"], evidence_digest=token_data.get("held", ""))
 
 
 class _Confirmed(forms.Form):
@@ -75,6 +83,10 @@ class _Confirmed(forms.Form):
 
     def reviewed(self, action: str, evidence: dict[str, str] | None) -> dict[str, str]:
         """The checked token of a confirmation: raises a form error if it is not this one."""
+        if not self.cleaned_data.get("token"):
+            raise forms.ValidationError(
+                "This confirmation has no token. Review the answer first.", code="missing"
+            )
         try:
             data = signing.loads(self.cleaned_data.get("token", ""), salt=_SALT, max_age=_MAX_AGE)
         except signing.BadSignature:  # includes expired

@@ -210,6 +210,23 @@ class DaysFilter(django_filters.NumberFilter):
     field_class = forms.IntegerField
 
 
+# The largest id a database row can have (a signed 64-bit integer): a bigger number names none.
+MAX_ID = 2**63 - 1
+
+
+class _IdField(forms.IntegerField):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(**kwargs)
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A row's number: a whole number from 1 up to what the database holds, else a 400."""
+
+    field_class = _IdField
+
+
 class DisputeFilter(django_filters.FilterSet):
     q = search_filter("dp_…, ch_…, payment #")
     status = django_filters.ChoiceFilter(
@@ -255,6 +272,8 @@ class DisputeFilter(django_filters.FilterSet):
         if not term:
             return queryset
         if term.isdigit():
+            if int(term) > MAX_ID:
+                return queryset.none()
             return queryset.filter(payment_id=int(term))
         if term.startswith("ch_"):
             return queryset.filter(stripe_charge_id=term)
@@ -281,7 +300,7 @@ class AuditFilter(django_filters.FilterSet):
     object_type = django_filters.ChoiceFilter(
         label="About", choices=AUDIT_OBJECT_TYPES, empty_label="Anything"
     )
-    payment = django_filters.NumberFilter(
+    payment = IdFilter(
         label="Payment #",
         method="filter_payment",
         widget=forms.TextInput(attrs={"inputmode": "numeric", "size": 8}),
@@ -296,8 +315,6 @@ class AuditFilter(django_filters.FilterSet):
         """What the payment's own timeline shows: its entries and the job runs that changed it."""
         if value is None:
             return queryset
-        if value != int(value) or value < 1:
-            raise forms.ValidationError("Enter a payment number.")
         return queryset.filter(audit_selectors.about_payment(int(value)))
 
     def search(self, queryset: QuerySet[AuditEntry], name: str, value: str) -> QuerySet:

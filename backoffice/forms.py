@@ -6,10 +6,12 @@ import uuid
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.core import signing
 
 from payments import money
 from payments.models import Payment, Refund
+from payments.services.transitions import refund_needs_approval
 
 # The confirmation's token is signed: it names the payment, the amount and reason reviewed, and
 # what was already refunded then, so a confirmation cannot be edited or replayed on another
@@ -118,7 +120,21 @@ class RefundForm(forms.Form):
         """The confirmation sentence: 'Refund EUR 50.00 of EUR 99.99 to Visa ending 4242'."""
         p = self.payment
         amount = money.format_amount(self.cleaned_data["amount"], p.currency)
-        return f"Refund {amount} of {p.amount_display} to {refund_destination(p)}"
+        summary = f"Refund {amount} of {p.amount_display} to {refund_destination(p)}"
+        if self.needs_approval():
+            summary += (
+                ". At or above the approval threshold: it waits for a second person's approval, "
+                "and nothing goes to Stripe until then"
+            )
+        return summary
+
+    def needs_approval(self) -> bool:
+        """Whether this refund will wait for a second person (four eyes)."""
+        threshold = settings.PAYMENTS_REFUND_APPROVAL_THRESHOLD.get(self.payment.currency)
+        amount = self.cleaned_data.get("amount") if hasattr(self, "cleaned_data") else None
+        if amount is None:
+            amount = self.initial.get("amount")
+        return amount is not None and refund_needs_approval(Decimal(str(amount)), threshold)
 
 
 def refund_destination(payment: Payment) -> str:

@@ -333,6 +333,8 @@ class Dispute(models.Model):
     )
     balance_currency = models.CharField(max_length=3, blank=True, default="")
     stripe_created_at = models.DateTimeField(null=True, blank=True)
+    # When we first saw it decided (won, lost, closed): the dashboard's "lost in the period".
+    closed_at = models.DateTimeField(null=True, blank=True)
     # Creation time of the newest event (or fetch) whose facts the row holds: an older event
     # arriving late never overwrites newer facts.
     stripe_synced_at = models.DateTimeField(null=True, blank=True)
@@ -356,6 +358,10 @@ class Dispute(models.Model):
                 fields=["reason", "evidence_due_by", "id"], name="payments_dsp_reason_due"
             ),
             models.Index(fields=["stripe_charge_id"], name="payments_dsp_charge"),
+            # The dashboard's "disputes lost in the period".
+            models.Index(
+                fields=["closed_at"], condition=Q(status="lost"), name="payments_dsp_lost"
+            ),
             models.Index(fields=["payment", "stripe_created_at"], name="payments_dsp_payment"),
         ]
 
@@ -373,6 +379,44 @@ class Dispute(models.Model):
     @property
     def amount_display(self) -> str:
         return money.format_amount(self.amount, self.currency)
+
+
+class DisputeAnswer(models.Model):
+    """One confirmed answer to a dispute (evidence saved or submitted, or accepting it), written
+    before it is sent to Stripe, under the payment's lock. Its one-time token makes the answer
+    exactly one request to Stripe, however often it is confirmed and whatever became of the
+    first try: a retry after an unknown outcome resends it with the same idempotency key, a
+    concurrent copy waits, and an answered one is not sent again."""
+
+    class Action(models.TextChoices):
+        SAVE = "save", "Evidence saved as a draft"
+        SUBMIT = "submit", "Evidence submitted"
+        ACCEPT = "accept", "Dispute accepted"
+
+    dispute = models.ForeignKey(Dispute, on_delete=models.PROTECT, related_name="answers")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    request_token = models.CharField(max_length=64, unique=True)
+    evidence = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="dispute_answers"
+    )
+    # The dispute as the person saw it when confirming: the audit entry's "before".
+    status_before = models.CharField(max_length=32)
+    evidence_before = models.JSONField(default=dict, blank=True)
+    # When the latest send began, while one may still be in flight (null: none can be).
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_send_error = models.TextField(blank=True, default="")
+    # Stripe's answer: made (its dispute status after), or refused (why); null until known.
+    answered_at = models.DateTimeField(null=True, blank=True)
+    refusal = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["dispute", "created_at"], name="payments_dspans_dispute")]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} for {self.dispute_id}"
 
 
 class StripeWebhookEvent(models.Model):

@@ -59,6 +59,8 @@ def payment_search(queryset: QuerySet[Payment], term: str) -> QuerySet[Payment]:
         return queryset
     digits = term.removeprefix("#")
     if digits.isdigit():
+        if int(digits) > 2**63 - 1:  # no row has such a number (and the database would refuse it)
+            return queryset.none()
         return queryset.filter(order_id=int(digits))
     if "@" in term:
         return queryset.filter(user__email__iexact=term)
@@ -180,7 +182,7 @@ def dashboard_period(*, days: int, now: dt.datetime | None = None) -> PeriodSumm
     ]
     disputes_lost = [
         CurrencyTotal(row["currency"], row["total"], row["n"])
-        for row in Dispute.objects.filter(status=Dispute.Status.LOST, updated_at__gte=since)
+        for row in Dispute.objects.filter(status=Dispute.Status.LOST, closed_at__gte=since)
         .values("currency")
         .annotate(total=Sum("amount"), n=Count("id"))
         .order_by("currency")

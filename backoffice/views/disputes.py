@@ -26,6 +26,7 @@ from backoffice.dispute_forms import (
     AcceptForm,
     EvidenceForm,
     confirmation_token,
+    reviewed,
 )
 from backoffice.filters import DisputeFilter
 from backoffice.tables import DisputeTable
@@ -38,7 +39,7 @@ from backoffice.views.common import (
     staff_user,
     staff_view,
 )
-from payments import money, selectors, services, stripe_client
+from payments import money, selectors, services
 from payments.models import Dispute
 
 VIEW_DISPUTE = "payments.view_dispute"
@@ -194,11 +195,6 @@ def _not_answerable(request: HtmxHttpRequest, dispute: Dispute) -> HttpResponse 
     )
 
 
-def _provider_status(exc: stripe_client.PaymentProviderError) -> int:
-    unavailable = (stripe_client.ProviderUnavailable, stripe_client.RateLimited)
-    return 503 if isinstance(exc, unavailable) else 502
-
-
 @require_POST
 @staff_view(VIEW_DISPUTE, RESPOND)
 def dispute_evidence(request: HtmxHttpRequest, dispute_id: int) -> HttpResponse:
@@ -233,16 +229,18 @@ def dispute_evidence(request: HtmxHttpRequest, dispute_id: int) -> HttpResponse:
             submit=submit,
             actor=staff_user(request),
             request_token=form.token_data["nonce"],
-            reviewed_status=form.token_data["status"],
+            reviewed=reviewed(form.token_data),
         )
-    except stripe_client.PaymentProviderError as exc:
+    except services.DisputeAnswerPending as exc:
+        # Stripe may have acted: offer the same confirmation again (it is one request).
         return _render_dispute(
             request,
             _get_dispute(dispute_id),
-            evidence_form=form,
-            error=f"{exc.user_message} Nothing changed here; sending this same confirmation "
-            "again is safe (Stripe gets it once).",
-            status=_provider_status(exc),
+            evidence_form=EvidenceForm(dispute=dispute, initial=dict(request.POST.items())),
+            confirm=str(exc),
+            confirm_action="evidence",
+            error=str(exc),
+            status=503,
         )
     except services.DisputeError as exc:
         return _render_dispute(request, _get_dispute(dispute_id), error=str(exc), status=409)
@@ -261,7 +259,8 @@ def dispute_accept(request: HtmxHttpRequest, dispute_id: int) -> HttpResponse:
     confirming = request.POST.get("step", "review") == "confirm"
     form = AcceptForm(request.POST, dispute=dispute, confirming=confirming)
     if not form.is_valid():
-        return _render_dispute(request, dispute, accept_form=form, status=409)
+        stale = form.has_error("__all__", code="token")
+        return _render_dispute(request, dispute, accept_form=form, status=409 if stale else 400)
     if not confirming and (refused := _not_answerable(request, dispute)) is not None:
         return refused
     if not confirming:
@@ -278,15 +277,17 @@ def dispute_accept(request: HtmxHttpRequest, dispute_id: int) -> HttpResponse:
             dispute_id=dispute.pk,
             actor=staff_user(request),
             request_token=form.token_data["nonce"],
-            reviewed_status=form.token_data["status"],
+            reviewed=reviewed(form.token_data),
         )
-    except stripe_client.PaymentProviderError as exc:
+    except services.DisputeAnswerPending as exc:
         return _render_dispute(
             request,
             _get_dispute(dispute_id),
-            error=f"{exc.user_message} Nothing changed here; accepting again from the same "
-            "confirmation is safe.",
-            status=_provider_status(exc),
+            accept_form=AcceptForm(dispute=dispute, initial={"token": form.cleaned_data["token"]}),
+            confirm=str(exc),
+            confirm_action="accept",
+            error=str(exc),
+            status=503,
         )
     except services.DisputeError as exc:
         return _render_dispute(request, _get_dispute(dispute_id), error=str(exc), status=409)

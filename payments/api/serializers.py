@@ -178,6 +178,20 @@ class RefundDecisionSerializer(StrictSerializer):
     )
 
 
+class RefundApprovalSerializer(RefundDecisionSerializer):
+    """Approving sends money: what the approver saw must be said, so that a refund made since
+    makes the approval stale (409) instead of being approved unseen."""
+
+    expected_amount_refunded = serializers.DecimalField(
+        max_digits=15,
+        decimal_places=3,
+        required=True,
+        min_value=Decimal("0"),
+        help_text="The payment's amount_refunded when you reviewed it (required): if it changed "
+        "since, the approval is refused (409).",
+    )
+
+
 class ConfigSerializer(serializers.Serializer):
     publishable_key = serializers.CharField()
     default_currency = serializers.CharField()

@@ -261,7 +261,7 @@ class RefundViewSet(viewsets.ReadOnlyModelViewSet):
         )
 
     @extend_schema(
-        request=s.RefundDecisionSerializer,
+        request=s.RefundApprovalSerializer,
         responses={
             200: s.RefundSerializer,
             **ERRORS,
@@ -286,7 +286,7 @@ class RefundViewSet(viewsets.ReadOnlyModelViewSet):
     )
     def approve(self, request: Request, pk: str) -> Response:
         """Approve a refund awaiting approval (not your own): it is sent to Stripe at once."""
-        refund_id, data = self._decision(request)
+        refund_id, data = self._decision(request, s.RefundApprovalSerializer)
         refund = services.refund_approve(
             refund_id=refund_id,
             approver=_caller(request),
@@ -324,7 +324,11 @@ class RefundViewSet(viewsets.ReadOnlyModelViewSet):
         )
         return Response(s.RefundSerializer(refund).data)
 
-    def _decision(self, request: Request) -> tuple[int, dict[str, Any]]:
-        body = s.RefundDecisionSerializer(data=request.data)
+    def _decision(
+        self,
+        request: Request,
+        serializer: type[s.RefundDecisionSerializer] = s.RefundDecisionSerializer,
+    ) -> tuple[int, dict[str, Any]]:
+        body = serializer(data=request.data)
         body.is_valid(raise_exception=True)
         return self.get_object().pk, dict(body.validated_data)

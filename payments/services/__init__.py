@@ -30,15 +30,19 @@ from payments.services.approvals import refund_approve, refund_reject
 from payments.services.checkout import payment_intent_create
 from payments.services.common import idempotency_key
 from payments.services.disputes import (
+    Reviewed,
     dispute_accept,
     dispute_apply,
     dispute_evidence_update,
+    evidence_digest,
     refund_blocked_by_dispute,
 )
 from payments.services.errors import (
     CheckoutConflict,
+    DisputeAnswerPending,
     DisputeError,
     DisputeNotAnswerable,
+    DisputeRefused,
     DisputeStale,
     OrderNotPayable,
     RefundAmountInvalid,
@@ -83,8 +87,10 @@ from payments.services.webhooks import (
 
 __all__ = [
     "CheckoutConflict",
+    "DisputeAnswerPending",
     "DisputeError",
     "DisputeNotAnswerable",
+    "DisputeRefused",
     "DisputeStale",
     "OrderNotPayable",
     "RefundAmountInvalid",
@@ -99,11 +105,13 @@ __all__ = [
     "RefundStale",
     "RefundStillWaiting",
     "RefundTokenReused",
+    "Reviewed",
     "ServiceError",
     "WebhookProcessingFailed",
     "dispute_accept",
     "dispute_apply",
     "dispute_evidence_update",
+    "evidence_digest",
     "idempotency_key",
     "in_flight_window",
     "payment_apply_charge",

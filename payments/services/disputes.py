@@ -6,16 +6,22 @@ more than once): the status only moves forward (transitions.dispute_status_after
 funds withdrawn and reinstated only ever become true, and the payment keeps its latest dispute's
 status for the list's badge and filter.
 
-Answering (`dispute_evidence_update`, `dispute_accept`) sends one request to Stripe with an
-idempotency key made from the confirmation's one-time token, so a double click or a retry after
-a timeout asks Stripe once; Stripe's answer is recorded like an event, with an audit entry.
+Answering (`dispute_evidence_update`, `dispute_accept`) writes a `DisputeAnswer` under the
+payment's lock, then sends one request to Stripe with an idempotency key made from the
+confirmation's one-time token: a double click is answered as the first, a concurrent copy is
+told to wait, and a retry after an unknown outcome is sent again with the same key (Stripe
+answers as the first time) rather than refused for the status Stripe's first answer caused.
+Stripe's answer is recorded like an event, with one audit entry.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Mapping
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -25,10 +31,15 @@ from django.utils import timezone
 from audit.models import AuditEntry
 from audit.services import audit_record
 from payments import money, stripe_client
-from payments.models import Dispute, Payment
+from payments.models import Dispute, DisputeAnswer, Payment
 from payments.services import transitions
 from payments.services.common import from_timestamp, idempotency_key, lock_payment, plain
-from payments.services.errors import DisputeNotAnswerable, DisputeStale
+from payments.services.errors import (
+    DisputeAnswerPending,
+    DisputeNotAnswerable,
+    DisputeRefused,
+    DisputeStale,
+)
 from shop.models import CustomUser
 
 logger = logging.getLogger(__name__)
@@ -116,6 +127,8 @@ def dispute_apply(
         or event_type == "charge.dispute.funds_reinstated"
         or any(int(t.get("amount", 0)) > 0 for t in transactions)
     )
+    if dispute.status in Dispute.FINAL_STATUSES and dispute.closed_at is None:
+        dispute.closed_at = timezone.now()
     dispute.save()
     if previous != dispute.status:
         logger.info(
@@ -161,28 +174,18 @@ def refund_blocked_by_dispute(payment: Payment) -> Dispute | None:
 # --- Answering --------------------------------------------------------------------------------
 
 
-def _answered_before(dispute: Dispute, request_token: str) -> bool:
-    """This confirmation was sent and recorded already (a double click, a resubmitted tab)."""
-    return AuditEntry.objects.filter(
-        object_type="dispute",
-        object_id=dispute.stripe_dispute_id,
-        after__request_token=request_token,
-    ).exists()
+def evidence_digest(evidence: Mapping[str, str]) -> str:
+    """What a person saw of the evidence Stripe held when reviewing an answer."""
+    shown = {k: v for k, v in evidence.items() if v}
+    return hashlib.sha256(json.dumps(shown, sort_keys=True).encode()).hexdigest()
 
 
-def _answerable(dispute_id: int, reviewed_status: str | None) -> Dispute:
-    dispute = Dispute.objects.select_related("payment").get(pk=dispute_id)
-    if dispute.status not in Dispute.NEEDS_RESPONSE_STATUSES:
-        raise DisputeNotAnswerable(
-            f"Dispute {dispute.stripe_dispute_id} is {dispute.get_status_display().lower()}: "
-            "Stripe takes no more answers to it."
-        )
-    if reviewed_status is not None and dispute.status != reviewed_status:
-        raise DisputeStale(
-            f"Dispute {dispute.stripe_dispute_id} changed since it was reviewed (now "
-            f"{dispute.get_status_display().lower()}). Review it again."
-        )
-    return dispute
+@dataclass(frozen=True)
+class Reviewed:
+    """The dispute as the confirmation's reviewer saw it: a change since is a `DisputeStale`."""
+
+    status: str
+    evidence_digest: str
 
 
 def dispute_evidence_update(
@@ -192,93 +195,229 @@ def dispute_evidence_update(
     submit: bool,
     actor: CustomUser,
     request_token: str,
-    reviewed_status: str | None = None,
+    reviewed: Reviewed | None = None,
 ) -> Dispute:
     """Save text evidence at Stripe as a draft, or submit it (then Stripe takes no more).
 
-    `request_token` is the confirmation's one-time token: the same confirmation sent twice is one
-    request to Stripe. Raises `DisputeNotAnswerable`/`DisputeStale` (nothing sent) and
-    `stripe_client.PaymentProviderError` (Stripe failed; the same confirmation may be retried).
+    `request_token` is the confirmation's one-time token: the answer is one request to Stripe
+    however often it is confirmed (see `DisputeAnswer`). Raises `DisputeNotAnswerable`,
+    `DisputeStale` (nothing sent), `DisputeAnswerPending` (Stripe's answer is not known yet; the
+    same confirmation may be sent again) and `DisputeRefused` (Stripe said no; nothing changed).
     """
-    done = Dispute.objects.select_related("payment").get(pk=dispute_id)
-    if _answered_before(done, request_token):
-        return done
-    dispute = _answerable(dispute_id, reviewed_status)
-    step = "submit" if submit else "save"
-    answer = stripe_client.dispute_update(
-        dispute.stripe_dispute_id,
-        evidence={field: str(value) for field, value in evidence.items()},
-        submit=submit,
-        idempotency_key=idempotency_key("dispute", dispute.pk, step, request_token),
-    )
-    fields = sorted(f for f, v in evidence.items() if v)
-    action = (
-        AuditEntry.Action.DISPUTE_EVIDENCE_SUBMITTED
-        if submit
-        else AuditEntry.Action.DISPUTE_EVIDENCE_SAVED
-    )
-    verb = "submitted" if submit else "saved as a draft"
-    return _record_answer(
-        dispute,
-        answer,
-        actor=actor,
-        action=action,
-        summary=f"Evidence for dispute {dispute.stripe_dispute_id} {verb} "
-        f"({', '.join(fields) or 'no fields'}).",
-        evidence_after=True,
-        request_token=request_token,
+    action = DisputeAnswer.Action.SUBMIT if submit else DisputeAnswer.Action.SAVE
+    return _dispute_answer(
+        dispute_id, action, dict(evidence), actor=actor, token=request_token, reviewed=reviewed
     )
 
 
 def dispute_accept(
-    *, dispute_id: int, actor: CustomUser, request_token: str, reviewed_status: str | None = None
+    *,
+    dispute_id: int,
+    actor: CustomUser,
+    request_token: str,
+    reviewed: Reviewed | None = None,
 ) -> Dispute:
     """Accept the dispute (Stripe's close): the customer keeps the money, the dispute is lost (an
     inquiry: closed). Final. Same errors as `dispute_evidence_update`."""
-    done = Dispute.objects.select_related("payment").get(pk=dispute_id)
-    if _answered_before(done, request_token):
-        return done
-    dispute = _answerable(dispute_id, reviewed_status)
-    answer = stripe_client.dispute_close(
-        dispute.stripe_dispute_id,
-        idempotency_key=idempotency_key("dispute", dispute.pk, "close", request_token),
-    )
-    return _record_answer(
-        dispute,
-        answer,
+    return _dispute_answer(
+        dispute_id,
+        DisputeAnswer.Action.ACCEPT,
+        {},
         actor=actor,
-        action=AuditEntry.Action.DISPUTE_ACCEPTED,
-        summary=f"Dispute {dispute.stripe_dispute_id} of {dispute.amount_display} accepted.",
-        evidence_after=False,
-        request_token=request_token,
+        token=request_token,
+        reviewed=reviewed,
     )
 
 
-def _record_answer(
-    dispute: Dispute,
-    answer: Any,
+def _dispute_answer(
+    dispute_id: int,
+    action: str,
+    evidence: dict[str, str],
     *,
     actor: CustomUser,
-    action: str,
-    summary: str,
-    evidence_after: bool,
-    request_token: str,
+    token: str,
+    reviewed: Reviewed | None,
 ) -> Dispute:
-    before = {"status": dispute.status, "evidence": dispute.evidence}
+    answer = _answer_claim(
+        dispute_id, action, evidence, actor=actor, token=token, reviewed=reviewed
+    )
+    if answer is None:  # answered before: a double click, a resubmitted tab
+        return _answer_outcome(token)
+    dispute = answer.dispute
+    key = idempotency_key("dispute", dispute.pk, action, token)
+    try:
+        if action == DisputeAnswer.Action.ACCEPT:
+            made = stripe_client.dispute_close(dispute.stripe_dispute_id, idempotency_key=key)
+        else:
+            made = stripe_client.dispute_update(
+                dispute.stripe_dispute_id,
+                evidence=evidence,
+                submit=action == DisputeAnswer.Action.SUBMIT,
+                idempotency_key=key,
+            )
+    except stripe_client.PaymentProviderError as exc:
+        _answer_unsuccessful(answer.pk, exc)
+        return _answer_outcome(token)
+    _answer_record(answer.pk, made)
+    return _answer_outcome(token)
+
+
+def _answer_claim(
+    dispute_id: int,
+    action: str,
+    evidence: dict[str, str],
+    *,
+    actor: CustomUser,
+    token: str,
+    reviewed: Reviewed | None,
+) -> DisputeAnswer | None:
+    """Under the payment's lock: the answer to send now (new, or a retry once no earlier send of
+    it can still be in flight), or None if Stripe's answer to it is already recorded."""
+    payment_id = Dispute.objects.values_list("payment_id", flat=True).get(pk=dispute_id)
     with transaction.atomic():
-        payment = lock_payment(payment_id=dispute.payment_id)
-        recorded = dispute_apply(payment, answer, observed_at=timezone.now())
-        after: dict[str, Any] = {"status": recorded.status, "request_token": request_token}
-        if evidence_after:
-            after["evidence"] = recorded.evidence
-        audit_record(
+        lock_payment(payment_id=payment_id)
+        dispute = Dispute.objects.get(pk=dispute_id)
+        answer = DisputeAnswer.objects.filter(request_token=token).first()
+        if answer is not None:
+            if answer.dispute_id != dispute.pk or answer.action != action:
+                raise DisputeStale("This confirmation was for another answer. Review it again.")
+            if answer.answered_at is not None:
+                return None
+            sent_at = answer.sent_at
+            if (
+                sent_at is not None
+                and not answer.last_send_error
+                and (sent_at > timezone.now() - _in_flight())
+            ):
+                raise DisputeAnswerPending(
+                    f"This answer to dispute {dispute.stripe_dispute_id} is still on its way to "
+                    "Stripe. Look again in a moment; sending it again is safe.",
+                )
+            # A retry once the first send came back without an answer (or can no longer be in
+            # flight): Stripe may have acted, so it is sent again with the same key (Stripe
+            # answers as it did the first time), whatever the dispute's status now says.
+            answer.sent_at = timezone.now()
+            answer.last_send_error = ""
+            answer.save(update_fields=["sent_at", "last_send_error"])
+            return answer
+        _check_answerable(dispute, reviewed)
+        return DisputeAnswer.objects.create(
+            dispute=dispute,
             action=action,
-            summary=summary,
+            request_token=token,
+            evidence=evidence,
+            created_by=actor,
+            status_before=dispute.status,
+            evidence_before=dispute.evidence,
+            sent_at=timezone.now(),
+        )
+
+
+def _in_flight() -> timedelta:
+    return timedelta(seconds=stripe_client.worst_case_seconds() + 5)
+
+
+def _check_answerable(dispute: Dispute, reviewed: Reviewed | None) -> None:
+    if dispute.status not in Dispute.NEEDS_RESPONSE_STATUSES:
+        raise DisputeNotAnswerable(
+            f"Dispute {dispute.stripe_dispute_id} is {dispute.get_status_display().lower()}: "
+            "Stripe takes no more answers to it."
+        )
+    if reviewed is None:
+        return
+    if dispute.status != reviewed.status or evidence_digest(dispute.evidence) != (
+        reviewed.evidence_digest
+    ):
+        raise DisputeStale(
+            f"Dispute {dispute.stripe_dispute_id} changed since this answer was reviewed (its "
+            "status or the evidence Stripe holds, for example a colleague's draft). Review it "
+            "again."
+        )
+
+
+def _answer_unsuccessful(answer_id: int, exc: stripe_client.PaymentProviderError) -> None:
+    with transaction.atomic():
+        answer = DisputeAnswer.objects.select_for_update().get(pk=answer_id)
+        if answer.answered_at is not None:
+            return  # a concurrent retry recorded Stripe's answer
+        if exc.outcome == stripe_client.Outcome.REFUSED:
+            answer.answered_at = timezone.now()
+            answer.refusal = exc.stripe_message or str(exc)
+            answer.sent_at = None
+        else:
+            answer.last_send_error = exc.user_message
+            if exc.outcome == stripe_client.Outcome.UNSENT:
+                answer.sent_at = None  # nothing can be in flight: it may be sent again at once
+        answer.save(update_fields=["answered_at", "refusal", "sent_at", "last_send_error"])
+    logger.warning("dispute answer %s: %s (%s)", answer_id, exc, exc.outcome)
+
+
+def _answer_record(answer_id: int, made: Any) -> None:
+    """Stripe made the answer: record the dispute as Stripe returned it, and the audit entry,
+    once (under the payment's lock)."""
+    answer = DisputeAnswer.objects.select_related("dispute").get(pk=answer_id)
+    with transaction.atomic():
+        payment = lock_payment(payment_id=answer.dispute.payment_id)
+        answer = DisputeAnswer.objects.select_related("dispute", "created_by").get(pk=answer_id)
+        if answer.answered_at is not None:
+            return
+        # Stripe's own clock counts in whole seconds: so does ours for its answer, so that an
+        # event of the same second is not taken for older news.
+        recorded = dispute_apply(payment, made, observed_at=timezone.now().replace(microsecond=0))
+        answer.answered_at = timezone.now()
+        answer.sent_at = None
+        answer.last_send_error = ""
+        answer.save(update_fields=["answered_at", "sent_at", "last_send_error"])
+        audit_record(
+            action=_AUDIT_ACTIONS[answer.action],
+            summary=_audit_summary(answer),
             object_type="dispute",
             object_id=recorded.stripe_dispute_id,
             payment_id=payment.pk,
-            actor=actor,
-            before=before,
-            after=after,
+            actor=answer.created_by,
+            before={"status": answer.status_before, "evidence": answer.evidence_before},
+            after={
+                "status": recorded.status,
+                "evidence": recorded.evidence,
+                "request_token": answer.request_token,
+            },
         )
-    return recorded
+
+
+_AUDIT_ACTIONS: dict[str, str] = {
+    DisputeAnswer.Action.SAVE: AuditEntry.Action.DISPUTE_EVIDENCE_SAVED,
+    DisputeAnswer.Action.SUBMIT: AuditEntry.Action.DISPUTE_EVIDENCE_SUBMITTED,
+    DisputeAnswer.Action.ACCEPT: AuditEntry.Action.DISPUTE_ACCEPTED,
+}
+
+
+def _audit_summary(answer: DisputeAnswer) -> str:
+    dispute = answer.dispute
+    if answer.action == DisputeAnswer.Action.ACCEPT:
+        return f"Dispute {dispute.stripe_dispute_id} of {dispute.amount_display} accepted."
+    fields = sorted(f for f, v in answer.evidence.items() if v)
+    verb = "submitted" if answer.action == DisputeAnswer.Action.SUBMIT else "saved as a draft"
+    return (
+        f"Evidence for dispute {dispute.stripe_dispute_id} {verb} "
+        f"({', '.join(fields) or 'no fields'})."
+    )
+
+
+def _answer_outcome(token: str) -> Dispute:
+    """What confirming this answer came to: the dispute if Stripe made it, else the error."""
+    answer = DisputeAnswer.objects.select_related("dispute", "dispute__payment").get(
+        request_token=token
+    )
+    dispute = answer.dispute
+    if answer.answered_at is not None and not answer.refusal:
+        return dispute
+    if answer.refusal:
+        raise DisputeRefused(
+            f"Stripe refused this answer to dispute {dispute.stripe_dispute_id}: "
+            f"{answer.refusal} Nothing changed at Stripe."
+        )
+    raise DisputeAnswerPending(
+        f"Stripe has not confirmed this answer to dispute {dispute.stripe_dispute_id} "
+        f"({answer.last_send_error or 'no answer yet'}); it may have been made. Sending this "
+        "same confirmation again asks Stripe once, never twice."
+    )

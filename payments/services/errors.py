@@ -117,3 +117,12 @@ class DisputeNotAnswerable(DisputeError):
 
 class DisputeStale(DisputeError):
     """The dispute changed since the person reviewed their answer."""
+
+
+class DisputeAnswerPending(DisputeError):
+    """Stripe's answer to a dispute answer is not known yet (it may have been made): the same
+    confirmation may be sent again, and is then one request to Stripe (503)."""
+
+
+class DisputeRefused(DisputeError):
+    """Stripe refused the answer; nothing changed there (409)."""

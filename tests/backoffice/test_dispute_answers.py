@@ -150,8 +150,8 @@ def test_stripe_failing_changes_nothing_and_the_same_confirmation_can_be_sent_ag
     sandbox.inject_fault("POST", path, "500", count=5)
     url = reverse("backoffice:dispute_evidence", args=[dispute.pk])
     response = finance.post(url, confirm)
-    assert response.status_code in (502, 503)
-    assert "sending this same confirmation again is safe" in response.content.decode()
+    assert response.status_code == 503
+    assert "Sending this same confirmation again asks Stripe once" in response.content.decode()
     dispute.refresh_from_db()
     assert dispute.status == "needs_response" and not AuditEntry.objects.exists()
     sandbox.clear_faults()
@@ -227,3 +227,59 @@ def test_missed_dispute_events_are_repaired_by_refresh_and_by_reconcile(sandbox,
     assert Payment.objects.get(pk=refreshed.pk).dispute_status == "lost"
     run = AuditEntry.objects.filter(action="reconcile.run").order_by("-at").first()
     assert run is not None and "needs_response -> lost" in run.summary
+
+
+def test_a_colleagues_draft_since_the_review_makes_the_confirmation_stale(sandbox, finance):
+    _, dispute = disputed_payment(sandbox)
+    mine, _ = review_evidence(finance, dispute, "submit", product_description="Mine")
+    other = Client()
+    other.force_login(factories.user("gina", group="Finance"))
+    theirs, _ = review_evidence(
+        other, dispute, "save", product_description="Theirs", shipping_tracking_number="TRACK123"
+    )
+    url = reverse("backoffice:dispute_evidence", args=[dispute.pk])
+    assert other.post(url, theirs).status_code == 302
+    response = finance.post(url, mine)
+    assert response.status_code == 409
+    assert "changed since this answer was reviewed" in response.content.decode()
+    at_stripe = sandbox.dispute(dispute.stripe_dispute_id)
+    assert at_stripe["evidence"]["shipping_tracking_number"] == "TRACK123"
+    assert at_stripe["status"] == "needs_response"  # nothing submitted over the draft
+
+
+def test_an_answer_stripe_made_but_whose_reply_was_lost_is_recorded_once_on_retry(
+    sandbox, finance, finance_user
+):
+    """Stripe submitted; its reply was lost; the webhook then says "under review". The same
+    confirmation sent again is not refused for that status: it asks Stripe (same key), and the
+    answer is recorded once, with who gave it."""
+    _, dispute = disputed_payment(sandbox)
+    confirm, _ = review_evidence(finance, dispute, "submit", uncategorized_text="Proof")
+    url = reverse("backoffice:dispute_evidence", args=[dispute.pk])
+    sandbox.inject_fault("POST", f"/v1/disputes/{dispute.stripe_dispute_id}", "lost", count=5)
+    response = finance.post(url, confirm)
+    assert response.status_code == 503
+    assert "it may have been made" in response.content.decode()
+    sandbox.clear_faults()
+    hear_stripe(sandbox)
+    dispute.refresh_from_db()
+    assert dispute.status == "under_review"  # Stripe did submit
+
+    assert finance.post(url, confirm).status_code == 302
+    entry = AuditEntry.objects.get()
+    assert entry.action == "dispute.evidence_submitted" and entry.actor == finance_user
+    assert (entry.before["status"], entry.after["status"]) == ("needs_response", "under_review")
+    assert {r["idempotency_key"] for r in updates_of(sandbox, dispute)} == {
+        updates_of(sandbox, dispute)[0]["idempotency_key"]
+    }
+    at_stripe = sandbox.dispute(dispute.stripe_dispute_id)
+    assert at_stripe["evidence_details"]["submission_count"] == 1
+
+
+def test_a_confirmation_without_its_token_is_a_400(sandbox, finance):
+    _, dispute = disputed_payment(sandbox)
+    url = reverse("backoffice:dispute_accept", args=[dispute.pk])
+    assert finance.post(url, {"step": "confirm"}).status_code == 400
+    assert not sandbox.requests_log(
+        method="POST", path=f"/v1/disputes/{dispute.stripe_dispute_id}/close"
+    )

@@ -240,3 +240,23 @@ def test_support_sees_a_dispute_without_the_answer_form(people):
     dispute = make_dispute()
     page = people["support"].get(_url("backoffice:dispute_detail", dispute)).content.decode()
     assert "Answer the dispute" not in page
+
+
+@pytest.mark.parametrize(
+    ("url", "params", "status"),
+    [
+        ("backoffice:disputes", {"q": "9" * 30}, 200),
+        ("backoffice:disputes", {"q": "#" + "9" * 30}, 200),
+        ("backoffice:payments", {"q": "9" * 30}, 200),
+        ("backoffice:audit", {"payment": "0"}, 400),
+        ("backoffice:audit", {"payment": "1.5"}, 400),
+        ("backoffice:audit", {"payment": "-3"}, 400),
+        ("backoffice:audit", {"payment": "9" * 30}, 400),
+    ],
+)
+def test_numbers_no_row_can_have_are_an_answer_not_a_500(finance: Client, url, params, status):
+    make_dispute()
+    response = finance.get(reverse(url), params)
+    assert response.status_code == status
+    if status == 200:
+        assert len(response.context["table"].page.object_list) == 0

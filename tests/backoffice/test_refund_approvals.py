@@ -270,3 +270,23 @@ def test_a_rejected_refund_cannot_be_reviewed_again(awaiting, bob):
     response = logged_in(factories.user(group="Finance")).get(approve_url(awaiting))
     assert response.status_code == 409
     assert 'name="token"' not in response.content.decode()
+
+
+def test_the_review_says_a_refund_at_the_threshold_waits_for_approval(settings, client):
+    from decimal import Decimal as D
+
+    from django.urls import reverse
+
+    settings.PAYMENTS_REFUND_APPROVAL_THRESHOLD = {"EUR": D("500")}
+    payment = factories.payment(
+        factories.order(total="800.00"), card_brand="visa", card_last4="4242"
+    )
+    client.force_login(factories.user("rhea", group="Finance"))
+    url = reverse("backoffice:payment_refund", args=[payment.pk])
+    big = client.post(url, {"step": "review", "amount": "600", "reason": "duplicate"})
+    page = big.content.decode()
+    assert "waits for a second person&#x27;s approval, and nothing goes to Stripe" in page
+    assert "Yes, ask for approval of EUR 600.00" in page
+    small = client.post(url, {"step": "review", "amount": "100", "reason": "duplicate"})
+    assert "Yes, refund EUR 100.00" in small.content.decode()
+    assert "approval" not in small.content.decode().split('data-testid="confirm-summary"')[1][:200]

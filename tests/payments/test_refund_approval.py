@@ -250,8 +250,13 @@ def test_a_payment_refunded_meanwhile_makes_the_approval_stale(stripe_sandbox, a
 
 def test_the_api_maps_approval_errors(stripe_sandbox, alice, bob, paid):
     refund = ask(paid, "600.00", alice)
-    own = factories.api_client(alice).post(f"/api/payments/refunds/{refund.pk}/approve/")
+    seen = {"expected_amount_refunded": str(Payment.objects.get(pk=paid.pk).amount_refunded)}
+    own = factories.api_client(alice).post(
+        f"/api/payments/refunds/{refund.pk}/approve/", seen, format="json"
+    )
     assert own.status_code == 403
+    unseen = factories.api_client(bob).post(f"/api/payments/refunds/{refund.pk}/approve/")
+    assert unseen.status_code == 400  # approving needs what the approver saw
     stale = factories.api_client(bob).post(
         f"/api/payments/refunds/{refund.pk}/approve/",
         {"expected_amount_refunded": "0"},
@@ -260,7 +265,9 @@ def test_the_api_maps_approval_errors(stripe_sandbox, alice, bob, paid):
     assert stale.status_code == 409
     support = factories.api_client(factories.user(group="Support"))
     assert support.post(f"/api/payments/refunds/{refund.pk}/approve/").status_code == 403
-    ok = factories.api_client(bob).post(f"/api/payments/refunds/{refund.pk}/approve/")
+    ok = factories.api_client(bob).post(
+        f"/api/payments/refunds/{refund.pk}/approve/", seen, format="json"
+    )
     assert (ok.status_code, ok.json()["status"]) == (200, "succeeded")
     again = factories.api_client(bob).post(f"/api/payments/refunds/{refund.pk}/reject/")
     assert again.status_code == 409
