@@ -608,9 +608,9 @@ def refunds_apply(payment: Payment, stripe_refunds: Iterable[Any]) -> list[Refun
 def _refund_totals_update(payment: Payment) -> None:
     """Derive `amount_refunded` and the refund status from the refund rows (payment locked).
 
-    An unanswered refund that Stripe's own refunds leave no room for cannot have been made and
-    cannot be made later (transitions.refunds_that_cannot_exist): it fails and gives its amount
-    back, rather than pushing the books past the payment.
+    An unanswered refund that Stripe's reported refunds leave no room for
+    (transitions.refunds_without_room) is not freed, since only Stripe can say whether it was
+    made; it stays pending for the sweep to settle, and counts in the books once it fits.
     """
     rows = list(
         payment.refunds.filter(status__in=Refund.COUNTED_STATUSES)
@@ -624,19 +624,22 @@ def _refund_totals_update(payment: Payment) -> None:
         for pk, amount, stripe_id, status in rows
         if not stripe_id and status != awaiting_status
     ]
-    impossible = transitions.refunds_that_cannot_exist(payment.amount, known, unanswered)
-    if impossible:
-        Refund.objects.filter(Refund.UNANSWERED, pk__in=impossible).update(
-            status=Refund.Status.FAILED,
-            failure_reason="Stripe's refunds of this payment leave no room for it, so Stripe "
-            "cannot have made it.",
-            last_send_error="",
-            sent_at=None,
+    without_room = transitions.refunds_without_room(payment.amount, known, unanswered)
+    if without_room:
+        # Not freed: Stripe may have made it (a refund we count may have failed there since).
+        # The sweep asks Stripe; until then the books count it only once it fits.
+        Refund.objects.filter(Refund.UNANSWERED, pk__in=without_room).update(
+            last_send_error="Stripe's refunds of this payment leave no room for it beside them; "
+            "it stays pending until Stripe says whether it was made",
             updated_at=timezone.now(),
         )
-        logger.warning("payment %s: refunds %s cannot exist at Stripe", payment.pk, impossible)
+        logger.warning(
+            "payment %s: refunds %s have no room beside Stripe's; held until settled",
+            payment.pk,
+            without_room,
+        )
     sent = known + sum(
-        (u.amount for u in unanswered if u.refund_id not in impossible), Decimal("0")
+        (u.amount for u in unanswered if u.refund_id not in without_room), Decimal("0")
     )
     # Refunds awaiting approval hold their amount in the room left (oldest first). Only refunds
     # made outside the app (Stripe's Dashboard) can take that room meanwhile: one that no longer
@@ -646,7 +649,7 @@ def _refund_totals_update(payment: Payment) -> None:
         for pk, amount, _, status in rows
         if status == awaiting_status
     ]
-    no_room = transitions.refunds_that_cannot_exist(payment.amount, sent, awaiting)
+    no_room = transitions.refunds_without_room(payment.amount, sent, awaiting)
     if no_room:
         Refund.objects.filter(pk__in=no_room, status=awaiting_status).update(
             status=Refund.Status.REJECTED,

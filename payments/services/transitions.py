@@ -218,28 +218,29 @@ class Unanswered:
     amount: Decimal
 
 
-def refunds_that_cannot_exist(
+def refunds_without_room(
     amount: Decimal, known_at_stripe: Decimal, unanswered: Sequence[Unanswered]
 ) -> list[int]:
-    """The unanswered refunds that Stripe's own refunds leave no room for, oldest kept first.
+    """The unanswered refunds that the refunds Stripe reported leave no room for, oldest kept
+    first.
 
-    Stripe never lets a charge's refunds exceed it, so if the refunds Stripe reported
-    (`known_at_stripe`, those that hold money) plus an unanswered one would, Stripe cannot have
-    made that one, and cannot make it later: it gives its amount back. This is what keeps a
-    refund made in Stripe's Dashboard, beside one of ours that Stripe never received, from
-    pushing the books past the payment.
+    Stripe never lets a charge's refunds exceed it, so one of these was either never made, or
+    was made and one of the refunds we count has since failed at Stripe without our hearing yet
+    (a refund can fail after succeeding). Which it is, only Stripe can say: such a refund is not
+    freed (an unknown outcome holds the money). It stays waiting to be settled, and only its
+    count in the books waits until it fits, so that the books never pass the payment.
 
     Refunds awaiting approval are not unanswered (nothing was sent): callers leave them out, and
     fit them, the same way, into the room that Stripe's and the unanswered refunds leave.
     """
     room = amount - known_at_stripe
-    impossible = []
+    without = []
     for refund in unanswered:
         if refund.amount <= room:
             room -= refund.amount
         else:
-            impossible.append(refund.refund_id)
-    return impossible
+            without.append(refund.refund_id)
+    return without
 
 
 # --- Disputes ---------------------------------------------------------------------------------

@@ -28,7 +28,10 @@ def test_a_large_refund_waits_for_a_second_person(
     page.goto(f"{live_server.url}/backoffice/payments/{paid.pk}/")
     page.get_by_label("Amount (EUR)").fill("600")
     page.get_by_role("button", name="Review refund").click()
-    page.get_by_role("button", name="Yes, refund EUR 600.00").click()
+    expect(page.get_by_test_id("confirm-summary")).to_contain_text(
+        "it waits for a second person's approval, and nothing goes to Stripe until then"
+    )
+    page.get_by_role("button", name="Yes, ask for approval of EUR 600.00").click()
     expect(page.locator(".message-success")).to_contain_text(
         "of EUR 600.00 awaits approval by a second person"
     )

@@ -154,7 +154,7 @@ def test_unanswered_refunds_never_push_the_books_past_the_payment(total, known, 
     if known_sum > total:
         return  # Stripe never lets its own refunds exceed the charge
     rows = [t.Unanswered(i, a) for i, a in enumerate(unanswered)]
-    impossible = set(t.refunds_that_cannot_exist(total, known_sum, rows))
+    impossible = set(t.refunds_without_room(total, known_sum, rows))
     kept = [r for r in rows if r.refund_id not in impossible]
     assert known_sum + sum((r.amount for r in kept), Decimal("0")) <= total
     # Only what cannot fit goes: each refused one would not fit beside those kept before it.
