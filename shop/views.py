@@ -56,4 +56,6 @@ TEST_CARDS = [
     ("4000 0000 0000 0002", "Card declined"),
     ("4000 0000 0000 9995", "Insufficient funds"),
     ("4000 0025 0000 3155", "Requires authentication (3D Secure)"),
+    ("4000 0000 0000 0259", "Paid, then disputed as fraudulent (a chargeback)"),
+    ("4000 0000 0000 1976", "Paid, then an inquiry (may become a chargeback)"),
 ]

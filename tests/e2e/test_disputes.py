@@ -49,7 +49,7 @@ def test_a_chargeback_answered_with_evidence(live_server, page: Page, stripe_san
     expect(page.get_by_test_id("dispute-status")).to_have_text("Needs response")
     page.get_by_label("Product or service description").fill("A blue mug, delivered 3 May")
     page.get_by_label("Customer email address").fill("dora@example.com")
-    page.get_by_label("Other evidence or statement").fill("winning_evidence")
+    page.get_by_label("Other evidence or statement").fill("Signed for on delivery")
     page.get_by_label("Submit to the bank").check()
     page.get_by_role("button", name="Review").click()
     expect(page.get_by_test_id("confirm-summary")).to_contain_text(
@@ -67,7 +67,7 @@ def test_a_chargeback_answered_with_evidence(live_server, page: Page, stripe_san
     assert at_stripe["evidence"]["customer_email_address"] == "dora@example.com"
 
     # The bank decides; Stripe's events bring the outcome.
-    stripe_sandbox.run_scheduled()
+    stripe_sandbox.dispute_decide(dispute.stripe_dispute_id, "won")
     hear_stripe(stripe_sandbox)
     page.reload()
     expect(page.get_by_test_id("dispute-status")).to_have_text("Won")
