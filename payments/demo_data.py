@@ -5,19 +5,25 @@ second run finds what the first made and only adds what is missing: seeding twic
 nothing, and `--payments 1000000` after a default run only adds the difference. Rows are written
 with `bulk_create` in batches, which is what makes a million payments take minutes, not hours.
 
-Demo payments are local rows only: their PaymentIntents do not exist at Stripe or in the
-stand-in. Their webhook events are real events, though (the objects as Stripe sends them), so
-that replaying one applies it. Real payments come from paying an order through the checkout.
+Demo payments are written to the database directly; `seed_stand_in` then brings the first
+`STAND_IN_PAYMENTS` of them into the offline stand-in (its /_sandbox/import/payments), so that
+Stripe knows them as the app does and refresh and refund work on every payment the default demo
+shows. Their webhook events are real events (the objects as Stripe sends them), so that
+replaying one applies it. Live payments (`seed_live_payments`) go through the checkout's path.
 """
 
 from __future__ import annotations
 
+import json
 import random
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
@@ -356,17 +362,26 @@ def seed_payments(
     return added
 
 
+OPEN_ORDERS = [("49.90", "EUR"), ("120.00", "EUR"), ("3500", "JPY")]
+
+
 def seed_open_orders(customers: list[CustomUser]) -> int:
-    """Unpaid orders for each demo customer, so the checkout has something to pay."""
+    """Unpaid orders for each demo customer, so the checkout has something to pay.
+
+    A customer gets them once, with nothing else to go by: one who has any order already (these,
+    whatever became of them since: paid, refunded, cancelled, edited) gets none, so seeding again
+    adds nothing."""
     created = 0
     for user in customers:
-        for total, currency in [("49.90", "EUR"), ("120.00", "EUR"), ("3500", "JPY")]:
-            # Once made, an order stays the user's whatever happens to it (paid, cancelled):
-            # seeding again adds nothing.
-            _, was_created = Order.objects.get_or_create(
-                user=user, total=Decimal(total), currency=currency
-            )
-            created += was_created
+        with transaction.atomic():
+            CustomUser.objects.select_for_update().filter(
+                pk=user.pk
+            ).first()  # one seeder at a time
+            if Order.objects.filter(user=user).exists():
+                continue
+            for total, currency in OPEN_ORDERS:
+                Order.objects.create(user=user, total=Decimal(total), currency=currency)
+                created += 1
     return created
 
 
@@ -429,3 +444,99 @@ def extra_customer_count(payments: int) -> int:
     """Seeded history belongs to generated customers (about one per hundred payments, at least
     twenty), so that alice and bob start with nothing but unpaid orders to check out."""
     return min(20_000, max(20, payments // 100))
+
+
+# --- The stand-in ---------------------------------------------------------------------------------
+# How many demo payments (the first, by index) are brought into the stand-in: every one of the
+# default demo's 240, and a benchmark-sized seed stays fast (the rest stay local rows only).
+STAND_IN_PAYMENTS = 10_000
+STAND_IN_BATCH = 1000
+_STRIPE_REFUND_STATUSES: dict[str, str] = {
+    Refund.Status.PENDING: "pending",
+    Refund.Status.SUCCEEDED: "succeeded",
+    Refund.Status.FAILED: "failed",
+    Refund.Status.CANCELED: "canceled",
+}
+_STRIPE_REFUND_REASONS = {"requested_by_customer", "duplicate", "fraudulent"}
+
+
+class StandInUnavailable(Exception):
+    """The stand-in could not be reached, or refused the import."""
+
+
+def stand_in_payment(payment: Payment) -> dict:
+    """A demo payment as the stand-in's import takes it: what Stripe holds for it."""
+    minor = money.to_minor_units(payment.amount, payment.currency)
+    intent = _intent_object(payment, minor)
+    item: dict = {
+        "id": payment.stripe_payment_intent_id,
+        "amount": minor,
+        "currency": intent["currency"],
+        "status": intent["status"],
+        "created": intent["created"],
+        "customer": payment.stripe_customer_id or None,
+        "last_payment_error": intent["last_payment_error"],
+    }
+    if intent["status"] == "succeeded":
+        card = {"brand": payment.card_brand, "last4": payment.card_last4}
+        item["charge"] = {
+            "id": payment.stripe_charge_id,
+            "card": card if payment.card_last4 else None,
+        }
+        item["refunds"] = [
+            {
+                "id": refund.stripe_refund_id,
+                "amount": money.to_minor_units(refund.amount, payment.currency),
+                "status": _STRIPE_REFUND_STATUSES[refund.status],
+                "reason": refund.reason if refund.reason in _STRIPE_REFUND_REASONS else None,
+                "created": int(refund.created_at.timestamp()),
+                "failure_reason": refund.failure_reason or None,
+                "metadata": {"refund_id": str(refund.pk)},
+            }
+            for refund in sorted(payment.refunds.all(), key=lambda r: r.pk)
+            if refund.stripe_refund_id and refund.status in _STRIPE_REFUND_STATUSES
+        ]
+    return item
+
+
+def seed_stand_in(limit: int = STAND_IN_PAYMENTS) -> tuple[int, int]:
+    """Make sure the first `limit` demo payments exist at the stand-in (STRIPE_API_BASE), with
+    their charges and refunds; returns (imported, already there). The stand-in keeps what it
+    already has: a demo payment refunded there since is not put back."""
+    base = (settings.STRIPE_API_BASE or "").rstrip("/")
+    if not base:
+        raise StandInUnavailable("STRIPE_API_BASE is not set: Stripe itself has no import.")
+    payments = (
+        Payment.objects.filter(stripe_payment_intent_id__startswith=DEMO_PREFIX)
+        .order_by("stripe_payment_intent_id")
+        .prefetch_related("refunds")[:limit]
+    )
+    imported = existing = 0
+    batch: list[dict] = []
+    for payment in payments.iterator(chunk_size=STAND_IN_BATCH):
+        batch.append(stand_in_payment(payment))
+        if len(batch) == STAND_IN_BATCH:
+            answer = _stand_in_import(base, batch)
+            imported, existing, batch = imported + answer[0], existing + answer[1], []
+    if batch:
+        answer = _stand_in_import(base, batch)
+        imported, existing = imported + answer[0], existing + answer[1]
+    return imported, existing
+
+
+def _stand_in_import(base: str, batch: list[dict]) -> tuple[int, int]:
+    request = urllib.request.Request(  # noqa: S310 (the configured Stripe base, http or https)
+        f"{base}/_sandbox/import/payments",
+        data=json.dumps({"payments": batch}).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+            answer = json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode(errors="replace")[:300]
+        raise StandInUnavailable(f"the stand-in refused the import ({exc.code}): {detail}") from exc
+    except (OSError, ValueError) as exc:
+        raise StandInUnavailable(f"the stand-in at {base} did not answer: {exc}") from exc
+    return int(answer["imported"]), int(answer["existing"])

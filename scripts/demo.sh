@@ -42,8 +42,9 @@ if [[ $api_base =~ ^http://(127\.0\.0\.1|localhost):([0-9]+)/?$ ]]; then
     done
     echo "Stripe stand-in started at $api_base (log: var/stripe_sandbox.log)"
   fi
-  # Demo data, plus a dozen payments really paid through the stand-in: those can be refunded.
-  $PY manage.py seed_demo --live 12
+  # Demo data, brought into the stand-in too (so every demo payment can be refreshed and
+  # refunded), plus a dozen payments really paid through it.
+  $PY manage.py seed_demo --stand-in --live 12
 else
   echo "STRIPE_API_BASE is '${api_base:-Stripe itself}': not starting the offline stand-in."
   $PY manage.py seed_demo

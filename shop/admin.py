@@ -1,7 +1,31 @@
+"""Users (the auth admin), and read-only views of orders and API tokens.
+
+Orders change only through the checkout (payments.services), never by editing rows here; an API
+token is shown by its first characters only, so that the admin never displays a usable key.
+"""
+
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.http import HttpRequest
+from rest_framework.authtoken import admin as token_admin  # registers TokenAdmin first
+from rest_framework.authtoken.models import TokenProxy
 
 from shop.models import CustomUser, Order
+
+TOKEN_PREFIX_LENGTH = 6
+
+
+class ReadOnlyMixin:
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(CustomUser)
@@ -14,10 +38,34 @@ class CustomUserAdmin(UserAdmin):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["id", "created_at", "user", "total", "currency", "status"]
     list_filter = ["status", "currency", "created_at"]
     list_select_related = ["user"]
     search_fields = ["=id", "user__email"]
     raw_id_fields = ["user"]
     show_full_result_count = False
+
+
+admin.site.unregister(TokenProxy)
+
+
+def _token_name(token: TokenProxy) -> str:
+    return f"{token.key[:TOKEN_PREFIX_LENGTH]}… ({token.user})"
+
+
+# A token's name is its key (Token.__str__): the admin's titles and breadcrumbs would show it in
+# full. TokenProxy exists for the admin only; the API's Token keeps its own.
+TokenProxy.__str__ = _token_name  # type: ignore[method-assign,assignment]
+
+
+@admin.register(TokenProxy)
+class TokenAdmin(ReadOnlyMixin, token_admin.TokenAdmin):
+    list_display = ("key_prefix", "user", "created")
+    fields = ("key_prefix", "user", "created")
+    readonly_fields = fields
+    list_select_related = ("user",)
+
+    @admin.display(description="Key")
+    def key_prefix(self, obj: TokenProxy) -> str:
+        return f"{obj.key[:TOKEN_PREFIX_LENGTH]}…"

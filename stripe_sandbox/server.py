@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from . import contract, forms, objects
+from . import contract, forms, imports, objects
 from .api import Ctx, StripeAPI, StripeError, format_amount, invalid
 from .store import Fault, Store, WebhookEndpoint
 from .webhooks import WebhookWorker
@@ -540,6 +540,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 store.request_log.clear()
                 return {"cleared": True}
             return {"object": "list", "data": list(store.request_log)}
+        if route == "import/payments" and method == "POST":
+            # Payments the app recorded before the stand-in ran (demo data), with their ids.
+            return imports.import_payments(store, params)
         if route == "idempotency_keys/expire" and method == "POST":
             # As if Stripe's 24 hours had passed: a key sent again now runs its request anew.
             forgotten = len(store.data["idempotency"])

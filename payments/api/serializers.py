@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import fields, serializers
 
@@ -133,8 +134,29 @@ class RefundSerializer(serializers.ModelSerializer):
             "description",
             "failure_reason",
             "created_at",
+            "updated_at",
         ]
         read_only_fields = fields
+
+
+class CustomerRefundSerializer(RefundSerializer):
+    """A refund as its customer sees it: the amount, the status and the dates. Finance's note
+    (`description`), the reason given and Stripe's failure details are staff-only."""
+
+    class Meta(RefundSerializer.Meta):
+        fields = ["id", "payment_id", "amount", "currency", "status", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class CustomerRefundSchema(OpenApiSerializerExtension):
+    """No more than its fields: so that the staff shape, a superset, is not also a customer's
+    refund in the schema's oneOf (payments.api.views.REFUND_FOR_CALLER)."""
+
+    target_class = CustomerRefundSerializer
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> Any:
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        return {**schema, "additionalProperties": False}
 
 
 class CreateRefundSerializer(StrictSerializer):

@@ -16,7 +16,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django_filters.fields import IsoDateTimeField
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import permissions, status, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
@@ -184,6 +190,31 @@ class PaymentViewSet(viewsets.ReadOnlyModelViewSet):
         )
 
 
+# A refund's two shapes: staff (who may view every refund) see all of it, a customer only the
+# amount, the status and the dates of their own.
+REFUND_FOR_CALLER = PolymorphicProxySerializer(
+    component_name="RefundForCaller",
+    serializers=[s.RefundSerializer, s.CustomerRefundSerializer],
+    resource_type_field_name=None,
+)
+REFUND_SHAPES = (
+    "Staff who may view refunds (Finance, Support) get `Refund`, everything; a customer gets "
+    "`CustomerRefund`: amount, currency, status and dates, without the refund's reason, "
+    "finance's note or Stripe's failure details."
+)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        description="Refunds, newest first: every refund for staff, else your own payments'. "
+        + REFUND_SHAPES,
+        responses={200: REFUND_FOR_CALLER, **ERRORS},
+    ),
+    retrieve=extend_schema(
+        description="One refund. " + REFUND_SHAPES,
+        responses={200: REFUND_FOR_CALLER, **ERRORS},
+    ),
+)
 class RefundViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Refund.objects.none()  # per request: get_queryset
     serializer_class = s.RefundSerializer
@@ -191,6 +222,13 @@ class RefundViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self) -> QuerySet[Refund]:
         return selectors.refunds_visible_to(_caller(self.request))
+
+    def get_serializer_class(self) -> type[s.RefundSerializer]:
+        if self.action in ("list", "retrieve") and not _caller(self.request).has_perm(
+            "payments.view_refund"
+        ):
+            return s.CustomerRefundSerializer
+        return s.RefundSerializer
 
     @extend_schema(
         request=s.CreateRefundSerializer,

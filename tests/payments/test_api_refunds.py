@@ -233,3 +233,50 @@ def test_customers_list_refunds_of_their_own_payments(stripe_sandbox, finance, p
     assert [r["payment_id"] for r in mine] == [paid.pk]
     everything = finance.get("/api/payments/refunds/").json()["results"]
     assert {r["payment_id"] for r in everything} == {paid.pk, other.pk}
+
+
+CUSTOMER_FIELDS = {"id", "payment_id", "amount", "currency", "status", "created_at", "updated_at"}
+
+
+def test_customers_see_only_amount_status_and_dates_of_their_refunds(customer, finance):
+    payment = factories.payment(factories.order(customer), status=Payment.Status.SUCCEEDED)
+    refund = factories.refund(
+        payment,
+        amount="10.00",
+        stripe_refund_id="re_private_1",
+        status=Refund.Status.FAILED,
+        reason="fraudulent",
+        description="Finance's internal note",
+        failure_reason="Stripe refused it: expired_or_canceled_card.",
+    )
+    mine = factories.api_client(customer)
+    for body in (
+        mine.get(f"/api/payments/refunds/{refund.pk}/").json(),
+        mine.get("/api/payments/refunds/").json()["results"][0],
+    ):
+        assert set(body) == CUSTOMER_FIELDS
+        assert (body["amount"], body["status"]) == ("10.00", "failed")
+        assert "fraudulent" not in str(body)
+        assert "internal note" not in str(body)
+        assert "expired" not in str(body)
+    # Staff keep seeing everything.
+    staff = finance.get(f"/api/payments/refunds/{refund.pk}/").json()
+    assert set(staff) == CUSTOMER_FIELDS | {"refund_id", "reason", "description", "failure_reason"}
+    assert (staff["reason"], staff["description"]) == ("fraudulent", "Finance's internal note")
+    support = factories.api_client(factories.user("sam", group="Support"))
+    assert "failure_reason" in support.get("/api/payments/refunds/").json()["results"][0]
+
+
+def test_the_schema_documents_both_refund_shapes(client):
+    schema = client.get("/api/schema/?format=json").json()
+    components = schema["components"]["schemas"]
+    assert set(components["CustomerRefund"]["properties"]) == CUSTOMER_FIELDS
+    assert components["CustomerRefund"]["additionalProperties"] is False
+    assert "description" in components["Refund"]["properties"]
+    either = {"$ref": "#/components/schemas/RefundForCaller"}
+    detail = schema["paths"]["/api/payments/refunds/{id}/"]["get"]["responses"]["200"]
+    assert detail["content"]["application/json"]["schema"] == either
+    assert components["RefundForCaller"]["oneOf"] == [
+        {"$ref": "#/components/schemas/Refund"},
+        {"$ref": "#/components/schemas/CustomerRefund"},
+    ]

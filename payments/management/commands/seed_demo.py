@@ -37,13 +37,26 @@ class Command(BaseCommand):
             "stand-in in the demo), so that they can be refunded. Needs Stripe reachable.",
         )
         parser.add_argument(
+            "--stand-in",
+            action="store_true",
+            help="Also bring the demo payments (the first "
+            f"{demo_data.STAND_IN_PAYMENTS:,}) into the offline stand-in at STRIPE_API_BASE, "
+            "so that refresh and refund work on them. Needs the stand-in running.",
+        )
+        parser.add_argument(
             "--allow-production",
             action="store_true",
             help="Seed even with DEBUG off. The demo users have published passwords.",
         )
 
     def handle(
-        self, *args: Any, payments: int, live: int, allow_production: bool, **options: Any
+        self,
+        *args: Any,
+        payments: int,
+        live: int,
+        stand_in: bool,
+        allow_production: bool,
+        **options: Any,
     ) -> None:
         if payments < 0:
             raise CommandError("--payments must be zero or more.")
@@ -65,6 +78,15 @@ class Command(BaseCommand):
             bar.update(min(payments, demo_data.existing_count()))
             added = demo_data.seed_payments(payments, customers, progress=bar.update)
         open_orders = demo_data.seed_open_orders([users["alice"], users["bob"]])
+        if stand_in:
+            try:
+                imported, existing = demo_data.seed_stand_in()
+            except demo_data.StandInUnavailable as exc:
+                raise CommandError(f"Stand-in: {exc} (is the stand-in running?)") from exc
+            self.stdout.write(
+                f"{imported} demo payments brought into the stand-in "
+                f"({existing} were there already): refresh and refund work on them."
+            )
         if live:
             try:
                 paid = demo_data.seed_live_payments(live, customers)
