@@ -16,6 +16,9 @@ shop_router.register("orders", shop_api.OrderViewSet, basename="order")
 
 admin.site.site_header = "Payments administration"
 admin.site.site_title = "Payments admin"
+# The app list beside every page takes a quarter of a 1,366 px laptop screen from the lists
+# (the breadcrumbs and the index lead to the other models).
+admin.site.enable_nav_sidebar = False
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -33,3 +36,9 @@ urlpatterns = [
     # are Swagger UI's, served offline.
     path("api/redoc/", RedirectView.as_view(pattern_name="api-docs", permanent=True)),
 ]
+
+# Error pages in the back-office's layout; JSON in the API's error shape under /api/.
+handler400 = "config.errors.bad_request"
+handler403 = "config.errors.permission_denied"
+handler404 = "config.errors.page_not_found"
+handler500 = "config.errors.server_error"

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from payments.models import Payment, Refund, StripeWebhookEvent
+from payments.models import Dispute, Payment, Refund, StripeWebhookEvent
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -112,3 +112,56 @@ def test_the_list_takes_a_constant_number_of_queries(admin_client, django_assert
         admin_client.get(reverse("admin:payments_payment_changelist"))
     with django_assert_max_num_queries(12):
         admin_client.get(reverse("admin:payments_refund_changelist"))
+
+
+def changelist_html(client, model: str, **params) -> str:
+    response = client.get(reverse(f"admin:payments_{model}_changelist"), params)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_the_payment_list_shows_amounts_in_their_currencys_precision(admin_client):
+    jpy = factories.payment(factories.order(total="3500", currency="JPY"))
+    factories.payment(factories.order(total="12.340", currency="KWD"))
+    factories.payment(factories.order(total="1234.50", currency="EUR"))
+    Payment.objects.filter(pk=jpy.pk).update(amount_refunded=Decimal("500"))
+    html = changelist_html(admin_client, "payment")
+    assert "JPY 3,500" in html
+    assert "JPY 500" in html  # refunded
+    assert "KWD 12.340" in html
+    assert "EUR 1,234.50" in html
+    assert "3500.000" not in html and "1234.500" not in html
+
+
+def test_the_payment_list_has_eight_short_columns(admin_client, payment):
+    html = changelist_html(admin_client, "payment")
+    head = html.split('id="result_list"', 1)[1].split("</thead>", 1)[0]
+    assert head.count("<th ") == 8
+    assert payment.stripe_payment_intent_id not in html  # on the payment's own page instead
+    assert 'class="column-currency' not in html  # the currency is part of the amount
+
+
+def test_a_payments_page_shows_its_amounts_formatted(admin_client):
+    jpy = factories.payment(factories.order(total="3500", currency="JPY"))
+    factories.refund(jpy, amount="1000")
+    html = admin_client.get(reverse("admin:payments_payment_change", args=[jpy.pk])).content
+    page = html.decode()
+    assert "JPY 3,500" in page
+    assert "JPY 1,000" in page  # the refund inline
+    assert "3500.000" not in page and "1000.000" not in page
+
+
+def test_the_refund_and_dispute_lists_format_amounts_too(admin_client):
+    jpy = factories.payment(factories.order(total="3500", currency="JPY"))
+    factories.refund(jpy, amount="1200")
+    Dispute.objects.create(
+        stripe_dispute_id="dp_admin_1",
+        payment=jpy,
+        amount=Decimal("3500"),
+        currency="JPY",
+        reason="fraudulent",
+        status="needs_response",
+    )
+    assert "JPY 1,200" in changelist_html(admin_client, "refund")
+    disputes = changelist_html(admin_client, "dispute")
+    assert "JPY 3,500" in disputes and "3500.000" not in disputes
