@@ -11,6 +11,7 @@ urlpatterns = [
     path("payments/<int:payment_id>/", views.payment_detail, name="payment_detail"),
     path("payments/<int:payment_id>/refresh/", views.payment_refresh, name="payment_refresh"),
     path("payments/<int:payment_id>/refund/", views.payment_refund, name="payment_refund"),
+    path("payments/<int:payment_id>/timeline/", views.payment_timeline, name="payment_timeline"),
     path("refunds/", views.refund_list, name="refunds"),
     path("refunds/export.csv", views.refund_csv, name="refunds_csv"),
     path("refunds/awaiting/", views.refund_approvals, name="refund_approvals"),
@@ -22,6 +23,7 @@ urlpatterns = [
     path("disputes/<int:dispute_id>/evidence/", views.dispute_evidence, name="dispute_evidence"),
     path("disputes/<int:dispute_id>/accept/", views.dispute_accept, name="dispute_accept"),
     path("webhooks/", views.webhook_event_list, name="webhook_events"),
+    path("webhooks/export.csv", views.webhook_event_csv, name="webhook_events_csv"),
     path("webhooks/<int:event_id>/", views.webhook_event_detail, name="webhook_event_detail"),
     path(
         "webhooks/<int:event_id>/replay/", views.webhook_event_replay, name="webhook_event_replay"

@@ -17,9 +17,15 @@ from backoffice.views.lists import (
     payment_list,
     refund_csv,
     refund_list,
+    webhook_event_csv,
     webhook_event_list,
 )
-from backoffice.views.payments import payment_detail, payment_refresh, payment_refund
+from backoffice.views.payments import (
+    payment_detail,
+    payment_refresh,
+    payment_refund,
+    payment_timeline,
+)
 from backoffice.views.webhooks import webhook_event_detail, webhook_event_replay
 
 __all__ = [
@@ -36,11 +42,13 @@ __all__ = [
     "payment_list",
     "payment_refresh",
     "payment_refund",
+    "payment_timeline",
     "refund_approvals",
     "refund_approve",
     "refund_csv",
     "refund_list",
     "refund_reject",
+    "webhook_event_csv",
     "webhook_event_detail",
     "webhook_event_list",
     "webhook_event_replay",

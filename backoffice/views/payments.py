@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
+
 from django.contrib import messages
 from django.http import (
     HttpResponse,
@@ -12,6 +15,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from audit.selectors import audit_entries_for_payment
 from backoffice.forms import RefundForm, confirmation_token, refund_destination
+from backoffice.navigation import back_link
 from backoffice.views.common import (
     AUDIT_PERM,
     REFUND_PERM,
@@ -21,7 +25,7 @@ from backoffice.views.common import (
     staff_view,
 )
 from payments import money, selectors, services, stripe_client
-from payments.models import Payment, Refund
+from payments.models import Payment, Refund, StripeWebhookEvent
 
 # --- Payment detail, refresh and refund -------------------------------------------------------
 
@@ -54,7 +58,8 @@ def _render_payment(
         else [],
         "refund_blocked": refund_blocked,
         "attempts": selectors.payment_attempts(payment=payment),
-        "events": selectors.payment_webhook_events(payment=payment),
+        **_timeline_context(payment),
+        "back": back_link(request),
         "audit_entries": audit_entries_for_payment(payment)
         if request.user.has_perm(AUDIT_PERM)
         else None,
@@ -79,6 +84,32 @@ def _render_payment(
 @vary_on_headers("HX-Request")
 def payment_detail(request: HtmxHttpRequest, payment_id: int) -> HttpResponse:
     return _render_payment(request, get_payment(payment_id), partial="payment")
+
+
+def _timeline_version(events: Sequence[StripeWebhookEvent]) -> str:
+    """A digest of what the timeline shows: a poll that has seen it gets a 204, not a swap."""
+    shown = [
+        (e.pk, e.event_type, e.status, e.delivery_count, e.processing_error, e.stripe_created_at)
+        for e in events
+    ]
+    return hashlib.sha256(repr(shown).encode()).hexdigest()[:16]
+
+
+def _timeline_context(payment: Payment) -> dict:
+    events = list(selectors.payment_webhook_events(payment=payment))
+    return {"events": events, "timeline_version": _timeline_version(events)}
+
+
+@require_safe
+@staff_view()
+def payment_timeline(request: HtmxHttpRequest, payment_id: int) -> HttpResponse:
+    """The payment page's webhook timeline, which it polls: two queries however many events,
+    and "204 No Content" (htmx swaps nothing) while it is what the page has (`seen`)."""
+    payment = get_payment(payment_id)
+    context = {"payment": payment, **_timeline_context(payment)}
+    if request.GET.get("seen") == context["timeline_version"]:
+        return HttpResponse(status=204)
+    return render(request, "backoffice/payment_detail.html#timeline", context)
 
 
 def _provider_status(exc: stripe_client.PaymentProviderError) -> int:

@@ -8,3 +8,28 @@ document.body.addEventListener("htmx:beforeOnLoad", (event) => {
     event.stopPropagation();
   }
 });
+
+// Polled sections (data-poll: the payment page's webhook timeline) ask nothing while the page
+// is hidden (a background tab), and ask at once when it is shown again ("page-visible").
+document.body.addEventListener("htmx:beforeRequest", (event) => {
+  if (document.hidden && event.detail.elt.hasAttribute("data-poll")) {
+    event.preventDefault();
+  }
+});
+document.addEventListener("visibilitychange", () => {
+  if (!document.hidden) {
+    document.querySelectorAll("[data-poll]").forEach((elt) => htmx.trigger(elt, "page-visible"));
+  }
+});
+// A poll answered from elsewhere (the session ended: a redirect to the login page) swaps
+// nothing into the section; the next click shows the login page.
+document.body.addEventListener("htmx:beforeSwap", (event) => {
+  const elt = event.detail.requestConfig && event.detail.requestConfig.elt;
+  const xhr = event.detail.xhr;
+  if (elt && elt.hasAttribute("data-poll") && xhr.responseURL) {
+    const asked = new URL(event.detail.pathInfo.requestPath, location.href).pathname;
+    if (new URL(xhr.responseURL).pathname !== asked) {
+      event.detail.shouldSwap = false;
+    }
+  }
+});

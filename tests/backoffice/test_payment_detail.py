@@ -179,3 +179,128 @@ def test_a_refund_waiting_for_stripe_says_its_amount_is_held(finance, paid):
     html = finance.get(url(paid)).content.decode()
     assert "Waiting for Stripe" in html
     assert "Amount held until Stripe answers: no answer from Stripe" in html
+
+
+class TestTheWayBack:
+    """ "← Payments" returns to the list the payment was opened from, with its filters."""
+
+    def _breadcrumb(self, client: Client, p: Payment, back: str | None) -> str:
+        query = {"back": back} if back is not None else {}
+        html = client.get(url(p), query).content.decode()
+        start = html.index('<p class="breadcrumb">')
+        return html[start : html.index("</p>", start)]
+
+    def test_the_list_links_carry_the_filters(self, finance: Client, paid):
+        html = finance.get(
+            reverse("backoffice:payments"), {"status": "succeeded", "q": "", "sort": "amount"}
+        ).content.decode()
+        back = "%2Fbackoffice%2Fpayments%2F%3Fstatus%3Dsucceeded%26sort%3Damount"
+        assert f'href="/backoffice/payments/{paid.pk}/?back={back}"' in html
+
+    def test_the_unfiltered_list_links_plainly(self, finance: Client, paid):
+        html = finance.get(reverse("backoffice:payments")).content.decode()
+        assert f'href="/backoffice/payments/{paid.pk}/"' in html
+
+    def test_the_refunds_list_leads_back_to_itself(self, finance: Client, paid):
+        factories.refund(paid, amount="1.00")
+        html = finance.get(reverse("backoffice:refunds"), {"status": "succeeded"}).content.decode()
+        assert "?back=%2Fbackoffice%2Frefunds%2F%3Fstatus%3Dsucceeded" in html
+        crumb = self._breadcrumb(finance, paid, "/backoffice/refunds/?status=succeeded")
+        assert crumb.endswith('<a href="/backoffice/refunds/?status=succeeded">← Refunds</a>')
+
+    def test_it_links_back_with_the_filters(self, finance: Client, paid):
+        crumb = self._breadcrumb(finance, paid, "/backoffice/payments/?status=succeeded&page=2")
+        assert 'href="/backoffice/payments/?status=succeeded&amp;page=2">← Payments</a>' in crumb
+
+    def test_without_back_it_is_the_payments_list(self, finance: Client, paid):
+        assert 'href="/backoffice/payments/">← Payments</a>' in self._breadcrumb(
+            finance, paid, None
+        )
+
+    @pytest.mark.parametrize(
+        "foreign",
+        [
+            "https://evil.example/backoffice/payments/",
+            "//evil.example/backoffice/payments/",
+            "/\\evil.example/backoffice/payments/",
+            "\\\\evil.example/",
+            "javascript:alert(1)",
+            "backoffice/payments/",
+            "/backoffice/payments/1/",  # a page of this site, but not a list
+            "/admin/",
+            "/backoffice/payments/../../admin/",
+            "/backoffice/payments/\n",
+            "/backoffice/payments/?" + "x=1&" * 600,  # too long to be ours
+        ],
+    )
+    def test_it_refuses_anything_but_a_list_of_this_site(self, finance: Client, paid, foreign):
+        crumb = self._breadcrumb(finance, paid, foreign)
+        assert crumb.endswith('<a href="/backoffice/payments/">← Payments</a>')
+        assert "evil" not in crumb
+
+    def test_the_query_is_rebuilt_not_echoed(self, finance: Client, paid):
+        crumb = self._breadcrumb(finance, paid, '/backoffice/payments/?status="><script>#frag')
+        assert "<script>" not in crumb and "frag" not in crumb
+        assert 'href="/backoffice/payments/?status=%22%3E%3Cscript%3E">' in crumb
+
+
+class TestTimelinePoll:
+    """The timeline the payment page polls: its own small partial, 204 while unchanged."""
+
+    def _seen(self, html: str) -> str:
+        return html.split("?seen=", 1)[1].split('"', 1)[0]
+
+    def _url(self, p: Payment, seen: str | None = None) -> str:
+        base = reverse("backoffice:payment_timeline", args=[p.pk])
+        return f"{base}?seen={seen}" if seen else base
+
+    def test_the_page_polls_its_timeline(self, finance: Client, paid):
+        html = finance.get(url(paid)).content.decode()
+        version = finance.get(url(paid)).context["timeline_version"]
+        assert f'hx-get="{self._url(paid, version)}"' in html
+        assert 'hx-trigger="every 10s, page-visible"' in html
+        assert "data-poll" in html
+
+    def test_it_answers_the_timeline_alone(self, finance: Client, paid):
+        _event(paid, 1, event_type="charge.succeeded")
+        response = finance.get(self._url(paid), **HTMX)
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert html.lstrip().startswith('<section id="timeline"')
+        assert "charge.succeeded" in html and "<html" not in html
+
+    def test_it_says_204_while_nothing_changed_and_shows_news(self, finance: Client, paid):
+        _event(paid, 1)
+        seen = finance.get(url(paid)).context["timeline_version"]
+        unchanged = finance.get(self._url(paid, seen), **HTMX)
+        assert (unchanged.status_code, unchanged.content) == (204, b"")
+        _event(paid, 2, event_type="charge.refunded")
+        news = finance.get(self._url(paid, seen), **HTMX)
+        assert news.status_code == 200
+        assert "charge.refunded" in news.content.decode()
+        assert self._seen(news.content.decode()) != seen
+
+    def test_a_status_change_is_news_too(self, finance: Client, paid):
+        event = _event(paid, 1, status=StripeWebhookEvent.Status.FAILED)
+        seen = self._seen(finance.get(self._url(paid)).content.decode())
+        StripeWebhookEvent.objects.filter(pk=event.pk).update(
+            status=StripeWebhookEvent.Status.PROCESSED
+        )
+        assert finance.get(self._url(paid, seen)).status_code == 200
+
+    def test_queries_stay_constant(self, finance: Client, paid, django_assert_num_queries):
+        _event(paid, 0)
+        # session, user, permissions (2), payment+order+user, events.
+        with django_assert_num_queries(6):
+            finance.get(self._url(paid), **HTMX)
+        for n in range(1, 30):
+            _event(paid, n)
+        with django_assert_num_queries(6):
+            response = finance.get(self._url(paid), **HTMX)
+        assert response.content.decode().count("<li>") == 30
+
+    def test_an_unknown_payment_is_a_404(self, finance: Client):
+        assert finance.get(reverse("backoffice:payment_timeline", args=[999999])).status_code == 404
+
+    def test_it_needs_a_login(self, paid):
+        assert Client().get(self._url(paid)).status_code == 302

@@ -67,7 +67,18 @@ def test_full_page_and_htmx_partial(finance: Client, rows):
         ({"status": "ignored"}, ["ignored"]),
         ({"status": "unmatched"}, ["unmatched"]),
         ({"event_type": "payment_intent.succeeded"}, ["ok", "unmatched"]),
-        ({"received_to": str(timezone.localdate() - dt.timedelta(days=10))}, ["ignored"]),
+        ({"received_to": str(timezone.localdate() - dt.timedelta(days=10))}, []),
+        (
+            {
+                "received_to": str(timezone.localdate() - dt.timedelta(days=10)),
+                "show_ignored": "on",
+            },
+            ["ignored"],
+        ),
+        ({}, ["ok", "failed", "unmatched"]),
+        ({"show_ignored": "on"}, ["ok", "failed", "ignored", "unmatched"]),
+        ({"event_type": "customer.created"}, []),
+        ({"event_type": "customer.created", "show_ignored": "on"}, ["ignored"]),
     ],
 )
 def test_it_filters(finance: Client, rows, query, expected):
@@ -134,3 +145,76 @@ def test_replaying_a_failed_event_applies_it_again(finance: Client):
     assert event.status == Status.IGNORED
     assert "Replayed: ignored." in response.content.decode()
     assert "Replay event" not in response.content.decode()
+
+
+def test_ignored_events_are_hidden_until_asked_for(finance: Client, rows):
+    html = finance.get(URL).content.decode()
+    assert "evt_3" not in html
+    assert '<input type="checkbox" name="show_ignored"' in html
+    shown = finance.get(URL, {"show_ignored": "on"}, **HTMX).content.decode()
+    assert "evt_3" in shown
+    page = finance.get(URL, {"show_ignored": "on"}).content.decode()
+    assert 'name="show_ignored" id="id_show_ignored" checked' in page
+
+
+class TestCsv:
+    CSV = reverse("backoffice:webhook_events_csv")
+
+    def _rows(self, response) -> list[dict]:
+        import csv
+        import io
+
+        assert response.streaming
+        body = b"".join(response.streaming_content).decode()
+        return list(csv.DictReader(io.StringIO(body)))
+
+    def test_it_exports_what_the_list_shows_newest_first(self, finance: Client, rows):
+        response = finance.get(self.CSV)
+        assert response.status_code == 200
+        assert response["Content-Type"] == "text/csv; charset=utf-8"
+        assert response["Content-Disposition"].startswith('attachment; filename="webhook-events-')
+        exported = self._rows(response)
+        assert [r["stripe_event_id"] for r in exported] == ["evt_4", "evt_2", "evt_1"]
+        failed = exported[1]
+        assert (failed["type"], failed["status"], failed["payment_id"]) == (
+            "charge.refunded",
+            "failed",
+            "",
+        )
+        assert failed["processing_error"] == "KeyError: x"
+        assert exported[2]["payment_id"] == str(rows["ok"].payment_id)
+        assert "data" not in exported[0] and "9999" not in str(exported)
+
+    def test_it_follows_the_filters_and_the_sort(self, finance: Client, rows):
+        only_ignored = self._rows(finance.get(self.CSV, {"status": "ignored"}))
+        assert [r["stripe_event_id"] for r in only_ignored] == ["evt_3"]
+        oldest_first = self._rows(
+            finance.get(self.CSV, {"show_ignored": "on", "sort": "received_at"})
+        )
+        assert oldest_first[0]["stripe_event_id"] == "evt_3"
+        assert len(oldest_first) == 4
+
+    def test_formulas_are_defused(self, finance: Client):
+        _event(7, "charge.failed", Status.FAILED, processing_error="=HYPERLINK(1)")
+        (row,) = self._rows(finance.get(self.CSV))
+        assert row["processing_error"] == "'=HYPERLINK(1)"
+
+    def test_a_bad_filter_is_a_400(self, finance: Client):
+        response = finance.get(self.CSV, {"received_from": "not a day"})
+        assert response.status_code == 400
+        assert b"Invalid filter" in response.content
+
+    def test_the_list_links_the_export_with_its_filters(self, finance: Client, rows):
+        html = finance.get(URL, {"status": "failed", "page": "1"}).content.decode()
+        assert 'href="/backoffice/webhooks/export.csv?status=failed"' in html
+
+    def test_it_needs_a_login(self, rows):
+        response = Client().get(self.CSV)
+        assert response.status_code == 302 and "/login" in response["Location"]
+
+    def test_it_streams_with_few_queries(self, finance: Client, django_assert_max_num_queries):
+        for n in range(30):
+            _event(n, "charge.succeeded", Status.PROCESSED)
+        with django_assert_max_num_queries(6):
+            exported = self._rows(finance.get(self.CSV))
+        assert len(exported) == 30
