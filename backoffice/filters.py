@@ -17,17 +17,17 @@ from django.utils import timezone
 
 from audit import selectors as audit_selectors
 from audit.models import AuditEntry
-from payments import money, selectors
+from payments import selectors
 from payments.models import Dispute, Payment, Refund, StripeWebhookEvent
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 AMOUNT_INPUT = forms.TextInput(attrs={"inputmode": "decimal", "size": 8})
 
-# The currencies people pick most often first; every other currency Stripe charges in follows.
-_COMMON_CURRENCIES = ["EUR", "USD", "GBP", "CHF", "JPY", "KWD"]
-CURRENCY_CHOICES = [(c, c) for c in _COMMON_CURRENCIES] + [
-    (c, c) for c in sorted(money.STRIPE_CURRENCIES - set(_COMMON_CURRENCIES))
-]
+
+def currency_choices() -> list[tuple[str, str]]:
+    """The currencies payments are in (a few, not Stripe's 150), read when the form is built."""
+    return [(c, c) for c in selectors.currencies_in_use()]
+
 
 # The event types this app receives; the filter is an exact match (indexed), the list a hint.
 KNOWN_EVENT_TYPES = [
@@ -43,6 +43,29 @@ KNOWN_EVENT_TYPES = [
     "charge.refund.updated",
     "charge.dispute.created",
 ]
+
+
+class RangeCheckedForm(forms.Form):
+    """A list's filter form: a range whose start is after its end ("From" after "To", "Min
+    amount" above "Max amount") is an error on the field, not an empty list."""
+
+    RANGES = [
+        ("created_from", "created_to"),
+        ("received_from", "received_to"),
+        ("at_from", "at_to"),
+        ("amount_min", "amount_max"),
+    ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for low, high in self.RANGES:
+            start, end = data.get(low), data.get(high)
+            if start is not None and end is not None and start > end:
+                relation = "at least" if low.startswith("amount") else "on or after"
+                self.add_error(
+                    high, f"{self.fields[high].label} must be {relation} {self.fields[low].label}."
+                )
+        return data
 
 
 def _start_of_day(day: dt.date) -> dt.datetime:
@@ -100,9 +123,9 @@ def search_filter(placeholder: str) -> django_filters.CharFilter:
 
 
 class PaymentFilter(django_filters.FilterSet):
-    q = search_filter("pi_…, ch_…, order #, or email")
+    q = search_filter("pi_…, ch_…, re_…, order #, email or name")
     status = django_filters.ChoiceFilter(choices=Payment.Status.choices, empty_label="Any")
-    currency = django_filters.ChoiceFilter(choices=CURRENCY_CHOICES, empty_label="Any")
+    currency = django_filters.ChoiceFilter(choices=currency_choices, empty_label="Any")
     method = django_filters.ChoiceFilter(
         field_name="payment_method",
         choices=Payment.Method.choices,
@@ -120,6 +143,7 @@ class PaymentFilter(django_filters.FilterSet):
 
     class Meta:
         model = Payment
+        form = RangeCheckedForm
         fields: list[str] = []
 
     def search(self, queryset: QuerySet[Payment], name: str, value: str) -> QuerySet[Payment]:
@@ -158,6 +182,7 @@ class RefundFilter(django_filters.FilterSet):
 
     class Meta:
         model = Refund
+        form = RangeCheckedForm
         fields: list[str] = []
 
     def filter_status(self, queryset: QuerySet[Refund], name: str, value: str) -> QuerySet[Refund]:
@@ -175,10 +200,26 @@ class WebhookEventFilter(django_filters.FilterSet):
         choices=StripeWebhookEvent.Status.choices, empty_label="Any"
     )
     received_from, received_to = _date_filters("received_at")
+    # Ignored events (types this app does not act on) are noise: hidden unless this is ticked
+    # or the status asked for is "Ignored" (see filter_queryset).
+    show_ignored = django_filters.BooleanFilter(
+        label="Show ignored", widget=forms.CheckboxInput, method="keep_all"
+    )
 
     class Meta:
         model = StripeWebhookEvent
+        form = RangeCheckedForm
         fields: list[str] = []
+
+    def keep_all(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        return queryset
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        data = self.form.cleaned_data
+        ignored = StripeWebhookEvent.Status.IGNORED
+        if not data.get("show_ignored") and data.get("status") != ignored:
+            queryset = queryset.exclude(status=ignored)
+        return super().filter_queryset(queryset)
 
 
 # Stripe's dispute reasons (an open set at Stripe: others still show, unfiltered).
@@ -309,6 +350,7 @@ class AuditFilter(django_filters.FilterSet):
 
     class Meta:
         model = AuditEntry
+        form = RangeCheckedForm
         fields: list[str] = []
 
     def filter_payment(self, queryset: QuerySet[AuditEntry], name: str, value: Any) -> QuerySet:

@@ -10,6 +10,7 @@ from django.utils.text import Truncator
 
 from audit.changes import entry_changes_text
 from audit.models import AuditEntry
+from backoffice.navigation import with_back
 from payments import money
 from payments.models import Dispute, Payment, Refund, StripeWebhookEvent
 
@@ -38,12 +39,18 @@ class PaymentTable(tables.Table):
     id = tables.Column(verbose_name="Payment", orderable=False)
     order_id = tables.Column(verbose_name="Order", orderable=False)
     customer = tables.Column(verbose_name="Customer", accessor="user__email", orderable=False)
+    # Amounts in different currencies do not compare: sorted within each currency (index
+    # payments_pay_curr_amount), which is plain amount order once one currency is chosen.
     amount = tables.Column(
         verbose_name="Amount",
-        order_by=("amount", "id"),
-        attrs={"td": {"class": "num"}, "th": {"class": "num"}},
+        order_by=("currency", "amount", "id"),
+        attrs={
+            "td": {"class": "num"},
+            "th": {"class": "num", "title": "Sorted within each currency"},
+        },
     )
-    status = tables.Column(orderable=False)
+    # By status, newest first within each (index payments_pay_status_created).
+    status = tables.Column(order_by=("status", "-created_at", "-id"))
     payment_method = tables.Column(verbose_name="Method", orderable=False)
     stripe_payment_intent_id = tables.Column(
         verbose_name="PaymentIntent",
@@ -70,7 +77,10 @@ class PaymentTable(tables.Table):
         empty_text = "No payments match these filters."
 
     def render_id(self, record: Payment) -> str:
-        url = reverse("backoffice:payment_detail", args=[record.pk])
+        # The payment's page leads back to this list, filters and all (backoffice.navigation).
+        url = with_back(
+            reverse("backoffice:payment_detail", args=[record.pk]), getattr(self, "request", None)
+        )
         return format_html('<a href="{}">#{}</a>', url, record.pk)
 
     def render_order_id(self, value: int) -> str:
@@ -133,7 +143,10 @@ class RefundTable(tables.Table):
         return f"#{value}"
 
     def render_payment(self, record: Refund) -> str:
-        url = reverse("backoffice:payment_detail", args=[record.payment_id])
+        url = with_back(
+            reverse("backoffice:payment_detail", args=[record.payment_id]),
+            getattr(self, "request", None),
+        )
         return format_html('<a href="{}">#{}</a>', url, record.payment_id)
 
     def render_amount(self, record: Refund) -> str:
@@ -193,7 +206,10 @@ class WebhookEventTable(tables.Table):
         return status_badge(record.status, record.get_status_display())
 
     def render_payment(self, record: StripeWebhookEvent) -> str:
-        url = reverse("backoffice:payment_detail", args=[record.payment_id])
+        url = with_back(
+            reverse("backoffice:payment_detail", args=[record.payment_id]),
+            getattr(self, "request", None),
+        )
         return format_html('<a href="{}">#{}</a>', url, record.payment_id)
 
 

@@ -67,6 +67,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Cache-Control: no-store on the back-office, the admin and the API (personal data).
+    "config.middleware.NoStoreMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -330,7 +332,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PARSER_CLASSES": ["payments.api.parsers.DecimalJSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    # `page` and `per_page` (at most 100), bounded: anything else is a 400, not a database error.
+    "DEFAULT_PAGINATION_CLASS": "payments.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
     "EXCEPTION_HANDLER": "payments.api.errors.exception_handler",
     # Password guessing on the token endpoint, and status polls (each asks Stripe), are limited
@@ -365,10 +368,17 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"client_errors": {"()": "config.log_filters.ClientErrorsWithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # The stripe SDK logs every request at INFO; its warnings and errors are what matter.
     "loggers": {
+        # Django's own "django" logger would print each record a second time with DEBUG on (its
+        # default console handler): here it only passes them to the root's handler.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # A refused request (403, 404, a bad Host) is one line; a 5xx keeps its traceback.
+        "django.request": {"filters": ["client_errors"]},
+        "django.security": {"filters": ["client_errors"]},
         "django.db.backends": {"level": "WARNING"},
         "stripe": {"level": env.str("STRIPE_LOG_LEVEL", default="WARNING")},
     },

@@ -118,6 +118,8 @@ class Payment(models.Model):
                 fields=["payment_method", "-created_at", "-id"], name="payments_pay_method_created"
             ),
             models.Index(fields=["amount", "id"], name="payments_pay_amount"),
+            # Sorting by amount, within each currency.
+            models.Index(fields=["currency", "amount", "id"], name="payments_pay_curr_amount"),
             # The dashboard's totals by status and currency over recent days, read from the
             # index alone on PostgreSQL (INCLUDE; other databases get a plain index).
             models.Index(

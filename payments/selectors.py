@@ -9,10 +9,14 @@ counts a whole table.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth.models import Permission
+from django.core.cache import cache
+from django.db import connection
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -48,11 +52,13 @@ def payment_list() -> QuerySet[Payment]:
 
 
 def payment_search(queryset: QuerySet[Payment], term: str) -> QuerySet[Payment]:
-    """Narrow payments to the one(s) a search term names, using an index for each kind of term.
+    """Narrow payments to those a search term names, each kind of term by its own index.
 
-    The kind is told by the term's shape, so that each search is a single index lookup rather than
-    an OR over four columns (which no index can serve): an order number ("1234" or "#1234"), an
-    email address (case-insensitive), or a Stripe id (PaymentIntent or charge, exact).
+    The kind is told by the term's shape, so that each search is one index lookup rather than an
+    OR over every column (which no index can serve): an order number ("1234" or "#1234"); a
+    PaymentIntent, charge or refund id, or the start of one ("pi_3M", "ch_", "re_": prefix
+    indexes); otherwise part of the customer's email or name, any case (trigram indexes on
+    PostgreSQL; see migration 0015).
     """
     term = term.strip()
     if not term:
@@ -62,9 +68,17 @@ def payment_search(queryset: QuerySet[Payment], term: str) -> QuerySet[Payment]:
         if int(digits) > 2**63 - 1:  # no row has such a number (and the database would refuse it)
             return queryset.none()
         return queryset.filter(order_id=int(digits))
-    if "@" in term:
-        return queryset.filter(user__email__iexact=term)
-    return queryset.filter(Q(stripe_payment_intent_id=term) | Q(stripe_charge_id=term))
+    if term.startswith("pi_"):
+        return queryset.filter(stripe_payment_intent_id__startswith=term)
+    if term.startswith(("ch_", "py_")):
+        return queryset.filter(stripe_charge_id__startswith=term)
+    if term.startswith(("re_", "pyr_")):
+        refunds = Refund.objects.filter(stripe_refund_id__startswith=term).values("payment_id")
+        return queryset.filter(pk__in=refunds)
+    customers = CustomUser.objects.filter(
+        Q(email__icontains=term) | Q(first_name__icontains=term) | Q(last_name__icontains=term)
+    ).values("pk")
+    return queryset.filter(user_id__in=customers)
 
 
 def payment_detail(*, payment_id: int) -> Payment:
@@ -346,3 +360,90 @@ def dispute_answers(*, dispute: Dispute) -> QuerySet[AuditEntry]:
     return AuditEntry.objects.filter(
         object_type="dispute", object_id=dispute.stripe_dispute_id
     ).order_by("at", "id")
+
+
+# --- How many, and how much: a list's summary ------------------------------------------------
+
+# Up to this many rows a list is counted and totalled exactly (a bounded scan); beyond it the
+# count is the planner's estimate (PostgreSQL) or "more than", and no totals are summed.
+SUMMARY_CAP = 10_000
+
+
+@dataclass(frozen=True)
+class ListSummary:
+    count: int
+    exact: bool  # False: `count` is an estimate (or a lower bound without one)
+    estimated: bool  # the count came from the planner, not from rows
+    # Per currency (amounts in different currencies never add up), only when `exact`.
+    totals: list[CurrencyTotal] = field(default_factory=list)
+    refunded: dict[str, Decimal] = field(default_factory=dict)
+
+
+def list_summary(
+    queryset: QuerySet,
+    *,
+    currency_field: str,
+    amount_field: str = "amount",
+    refunded_field: str | None = None,
+) -> ListSummary:
+    """The count and per-currency totals of a filtered list, never a full-table COUNT(*): the
+    rows are counted up to SUMMARY_CAP (+1) and only then totalled; beyond it, the count is the
+    planner's estimate on PostgreSQL."""
+    unordered = queryset.order_by()
+    capped = unordered.values("pk")[: SUMMARY_CAP + 1].count()
+    if capped > SUMMARY_CAP:
+        estimate = _planner_estimate(unordered)
+        if estimate is not None:
+            return ListSummary(count=max(estimate, capped), exact=False, estimated=True)
+        return ListSummary(count=SUMMARY_CAP, exact=False, estimated=False)
+    sums: dict[str, Any] = {"total": Sum(amount_field), "n": Count("pk")}
+    if refunded_field:
+        sums["refunded"] = Sum(refunded_field)
+    rows = unordered.values(currency_field).annotate(**sums).order_by(currency_field)
+    totals = [CurrencyTotal(r[currency_field], r["total"], r["n"]) for r in rows]
+    refunded = (
+        {r[currency_field]: r["refunded"] for r in rows if r["refunded"]} if refunded_field else {}
+    )
+    return ListSummary(count=capped, exact=True, estimated=False, totals=totals, refunded=refunded)
+
+
+def _planner_estimate(queryset: QuerySet) -> int | None:
+    """PostgreSQL's estimate of how many rows the query returns (EXPLAIN, no execution)."""
+    if connection.vendor != "postgresql":
+        return None
+    sql, params = queryset.values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+def currencies_in_use() -> list[str]:
+    """The currencies payments are in, for the list's currency filter (a few, not 150). On
+    PostgreSQL a loose index scan of the (currency, created_at) index: one probe per currency,
+    however many payments; cached for five minutes."""
+
+    def compute() -> list[str]:
+        if connection.vendor == "postgresql":
+            table = Payment._meta.db_table
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"""
+                    WITH RECURSIVE c(currency) AS (
+                        (SELECT currency FROM {table} ORDER BY currency LIMIT 1)
+                        UNION ALL
+                        SELECT (SELECT p.currency FROM {table} p WHERE p.currency > c.currency
+                                ORDER BY p.currency LIMIT 1)
+                        FROM c WHERE c.currency IS NOT NULL
+                    )
+                    SELECT currency FROM c WHERE currency IS NOT NULL
+                    """  # noqa: S608 (our own table name)
+                )
+                return [row[0] for row in cursor.fetchall()]
+        return list(
+            Payment.objects.order_by("currency").values_list("currency", flat=True).distinct()
+        )
+
+    return list(cache.get_or_set("payments:currencies_in_use", compute, 300) or compute())

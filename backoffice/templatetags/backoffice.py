@@ -27,3 +27,8 @@ def humanize_code(value: str) -> str:
 
 
 register.filter("dispute_badge", tables.dispute_badge)
+
+
+@register.filter
+def get_item(mapping: dict, key: str) -> object:
+    return mapping.get(key) if mapping else None

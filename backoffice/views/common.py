@@ -41,6 +41,8 @@ REFUND_PERM = "payments.add_refund"
 REPLAY_PERM = "payments.change_stripewebhookevent"
 AUDIT_PERM = "audit.view_auditentry"
 PER_PAGE = 25
+MAX_PER_PAGE = 100
+MAX_PAGE = 100_000
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -79,25 +81,56 @@ def list_page(
     filterset: FilterSet,
     table_class: type[Table],
     extra: dict[str, Any] | None = None,
+    summary: Callable[[QuerySet], Any] | None = None,
+    summary_noun: str = "row",
 ) -> HttpResponse:
-    """Filter, sort and page one list; a filter that does not validate is a 400 with its errors."""
+    """Filter, sort and page one list; a filter that does not validate is a 400 with its errors.
+    With `summary` (payments.selectors.list_summary for its model), the page says how many rows
+    match and how much they come to."""
     valid = filterset.is_valid()
+    # A page or per_page we do not serve is a 400 too, said with the filter's errors.
+    paging_error = _paging_error(request)
+    if paging_error:
+        filterset.form.add_error(None, paging_error)
+        valid = False
     table = table_class(filterset.qs if valid else filterset.queryset.none())
     # LazyPaginator fetches one row more than a page instead of counting the whole table.
-    RequestConfig(
-        request, paginate={"paginator_class": LazyPaginator, "per_page": PER_PAGE}
-    ).configure(table)
+    paginate = {"paginator_class": LazyPaginator, "per_page": PER_PAGE}
+    RequestConfig(request, paginate=False if paging_error else paginate).configure(table)
+    if paging_error:
+        table.paginate(**paginate)  # the empty first page, not the paging refused
     export_query = request.GET.copy()
     export_query.pop("page", None)
     context = {
         "filter": filterset,
         "table": table,
         "export_query": export_query.urlencode(),
+        "summary": summary(filterset.qs) if summary is not None and valid else None,
+        "summary_noun": summary_noun,
+        "summary_cap": selectors.SUMMARY_CAP,
         **(extra or {}),
     }
-    if request.htmx:
+    # Back and Forward ask for the whole page (filter form included), never the table alone.
+    if request.htmx and not request.htmx.history_restore_request:
         template += "#table"
     return render(request, template, context, status=200 if valid else 400)
+
+
+def _paging_error(request: HttpRequest) -> str:
+    """Why the page or per_page asked for is not one we serve ("" if it is): a number from 1,
+    at most MAX_PAGE (an OFFSET the database can take) and MAX_PER_PAGE rows. What is not a
+    number at all is ignored, as django-tables2 does (the first page, PER_PAGE rows)."""
+    for name, maximum, what in (
+        ("page", MAX_PAGE, "Page"),
+        ("per_page", MAX_PER_PAGE, "Rows per page"),
+    ):
+        try:
+            number = int(request.GET[name])  # as RequestConfig reads it
+        except (KeyError, ValueError):
+            continue
+        if not 1 <= number <= maximum:
+            return f"{what} must be a whole number from 1 to {maximum:,}."
+    return ""
 
 
 # --- CSV exports ------------------------------------------------------------------------------

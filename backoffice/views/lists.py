@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,31 +34,37 @@ from payments import selectors
 
 @require_safe
 @staff_view()
-@vary_on_headers("HX-Request")
+@vary_on_headers("HX-Request", "HX-History-Restore-Request")
 def payment_list(request: HtmxHttpRequest) -> HttpResponse:
     return list_page(
         request,
         template="backoffice/payments.html",
         filterset=PaymentFilter(request.GET, queryset=selectors.payment_list()),
         table_class=PaymentTable,
+        summary=lambda qs: selectors.list_summary(
+            qs, currency_field="currency", refunded_field="amount_refunded"
+        ),
+        summary_noun="payment",
     )
 
 
 @require_safe
 @staff_view("payments.view_refund")
-@vary_on_headers("HX-Request")
+@vary_on_headers("HX-Request", "HX-History-Restore-Request")
 def refund_list(request: HtmxHttpRequest) -> HttpResponse:
     return list_page(
         request,
         template="backoffice/refunds.html",
         filterset=RefundFilter(request.GET, queryset=selectors.refund_list(), request=request),
         table_class=RefundTable,
+        summary=lambda qs: selectors.list_summary(qs, currency_field="payment__currency"),
+        summary_noun="refund",
     )
 
 
 @require_safe
 @staff_view("payments.view_stripewebhookevent")
-@vary_on_headers("HX-Request")
+@vary_on_headers("HX-Request", "HX-History-Restore-Request")
 def webhook_event_list(request: HtmxHttpRequest) -> HttpResponse:
     return list_page(
         request,
@@ -170,3 +177,48 @@ def refund_csv(request: HtmxHttpRequest) -> HttpResponseBase:
             ]
 
     return csv_response("refunds", header, out())
+
+
+@require_safe
+@staff_view("payments.view_stripewebhookevent")
+def webhook_event_csv(request: HtmxHttpRequest) -> HttpResponseBase:
+    """The events the list shows (ignored ones only when asked for), without payloads."""
+    filterset = WebhookEventFilter(request.GET, queryset=selectors.webhook_event_list())
+    if not filterset.is_valid():
+        return HttpResponseBadRequest(f"Invalid filter: {filterset.errors.as_text()}")
+    fields = [
+        "id",
+        "received_at",
+        "stripe_event_id",
+        "event_type",
+        "status",
+        "payment_id",
+        "stripe_object_id",
+        "stripe_created_at",
+        "processed_at",
+        "delivery_count",
+        "processing_error",
+    ]
+    rows = ordered(WebhookEventTable, filterset.qs, request).values_list(*fields)
+    header = [
+        "event_id",
+        "received_at",
+        "stripe_event_id",
+        "type",
+        "status",
+        "payment_id",
+        "stripe_object_id",
+        "stripe_created_at",
+        "processed_at",
+        "deliveries",
+        "processing_error",
+    ]
+
+    def out() -> Iterator[list[Any]]:
+        for row in rows.iterator(chunk_size=2000):
+            # Times in ISO 8601; no payment (or not processed yet) is an empty cell.
+            yield [
+                "" if v is None else v.isoformat() if isinstance(v, dt.datetime) else v for v in row
+            ]
+
+    return csv_response("webhook-events", header, out())
