@@ -192,9 +192,12 @@ class RefundFilter(django_filters.FilterSet):
 
 
 class WebhookEventFilter(django_filters.FilterSet):
+    q = search_filter("evt_…, pi_…, ch_…, re_…, dp_…")
+    # The start of a type: "payment_intent" finds every payment_intent.* event.
     event_type = django_filters.CharFilter(
         label="Type",
-        widget=forms.TextInput(attrs={"list": "event-types", "placeholder": "charge.refunded"}),
+        lookup_expr="startswith",
+        widget=forms.TextInput(attrs={"list": "event-types", "placeholder": "payment_intent"}),
     )
     status = django_filters.ChoiceFilter(
         choices=StripeWebhookEvent.Status.choices, empty_label="Any"
@@ -213,6 +216,15 @@ class WebhookEventFilter(django_filters.FilterSet):
 
     def keep_all(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
         return queryset
+
+    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        """The start of an event's id (evt_…), or of the id of the object it carries."""
+        term = value.strip()
+        if not term:
+            return queryset
+        if term.startswith("evt_"):
+            return queryset.filter(stripe_event_id__startswith=term)
+        return queryset.filter(stripe_object_id__startswith=term)
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         data = self.form.cleaned_data

@@ -218,3 +218,28 @@ class TestCsv:
         with django_assert_max_num_queries(6):
             exported = self._rows(finance.get(self.CSV))
         assert len(exported) == 30
+
+
+def test_events_are_found_by_id_prefix_and_type_prefix(finance: Client):
+    from payments.models import StripeWebhookEvent as E
+
+    a = E.objects.create(
+        stripe_event_id="evt_1AbcDef",
+        event_type="payment_intent.succeeded",
+        data={},
+        stripe_object_id="pi_3Mxyz",
+        status="processed",
+    )
+    b = E.objects.create(
+        stripe_event_id="evt_9Zzz",
+        event_type="charge.refunded",
+        data={},
+        stripe_object_id="ch_3Mabc",
+        status="processed",
+    )
+    found = lambda params: sorted(_ids(finance.get(URL, params)))  # noqa: E731
+    assert found({"q": "evt_1Ab"}) == [a.pk]
+    assert found({"q": "pi_3M"}) == [a.pk]
+    assert found({"q": "ch_3M"}) == [b.pk]
+    assert found({"event_type": "payment_intent"}) == [a.pk]
+    assert found({"event_type": "charge."}) == [b.pk]
