@@ -157,6 +157,10 @@ def _audit_requested(refund: Refund, payment: Payment, created_by: CustomUser | 
     )
 
 
+# An identical refund (same caller, payment, amount and reason) asked for again without a token
+# within this long is taken for a blind retry, and refused with the first refund's number.
+REPEAT_WINDOW = timedelta(minutes=10)
+
 # How long a repeated request (a double click) waits for the first one's send to come back.
 REPEAT_WAIT_SECONDS = 5.0
 
@@ -203,7 +207,8 @@ def refund_answer(refund: Refund) -> Refund:
         f"({refund.last_send_error or 'no answer yet'}). It stays pending, holding that amount, "
         "until Stripe's answer is known. Retrying this same request (the same Idempotency-Key) "
         "or refreshing the payment asks Stripe and never refunds twice. Do not refund again: "
-        "the same refund asked for anew is refused while this one waits.",
+        "the same refund asked for anew is refused while this one waits, and for 10 minutes "
+        "after.",
         refund=refund,
     )
 
@@ -278,17 +283,28 @@ def _refuse_a_twin_of_a_waiting_refund(
     """The same refund asked for again without a token (a retry that cannot say it is one) while
     Stripe has not answered the first, or while the first awaits approval: sending it would
     refund twice if the first was made (or is approved)."""
-    waiting = payment.refunds.filter(
-        Refund.UNANSWERED | Q(status=Refund.Status.AWAITING_APPROVAL),
-        created_by=created_by,
-        reason=reason,
-    )
+    pending = Refund.UNANSWERED | Q(status=Refund.Status.AWAITING_APPROVAL)
+    if amount is not None:
+        # Settled since, for the same amount: a caller who got "not known yet" and retries
+        # blindly must not refund twice because Stripe's answer arrived in between.
+        recently = timezone.now() - REPEAT_WINDOW
+        pending |= Q(status__in=Refund.COUNTED_STATUSES, created_at__gte=recently)
+    waiting = payment.refunds.filter(pending, created_by=created_by, reason=reason)
     if amount is not None:
         waiting = waiting.filter(amount=amount)
     twin = waiting.order_by("created_at", "pk").first()
     if twin is None:
         return
     held = money.format_amount(twin.amount, payment.currency)
+    if not twin.is_unanswered and twin.status != Refund.Status.AWAITING_APPROVAL:
+        minutes = int(REPEAT_WINDOW.total_seconds() // 60)
+        raise RefundStillWaiting(
+            f"Refund #{twin.pk} of {held} was asked for moments ago and is "
+            f"{twin.get_status_display().lower()}. The same refund asked for again within "
+            f"{minutes} minutes without an Idempotency-Key is taken for a retry and refused; to "
+            "refund the same amount again, send a new Idempotency-Key.",
+            refund=twin,
+        )
     if twin.status == Refund.Status.AWAITING_APPROVAL:
         raise RefundStillWaiting(
             f"Refund #{twin.pk} of {held} awaits approval by a second person and holds that "

@@ -350,3 +350,28 @@ def test_a_500_stripe_stored_under_the_key_keeps_the_refund_held_until_the_key_e
     refund.refresh_from_db()
     assert refund.status == "succeeded"
     assert at_stripe(stripe_sandbox) == [(1200, "succeeded", str(refund.pk))]
+
+
+def test_a_blind_retry_after_a_503_is_refused_even_once_stripes_answer_arrived(
+    stripe_sandbox, finance, paid, settings
+):
+    """Found by the money model under load: a 503 (Stripe acted, its answer lost), then reconcile
+    records the refund as made, then the caller retries the same body without a key."""
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    stripe_sandbox.inject_fault("POST", "/v1/refunds", "lost", count=1)
+    body = {"payment_id": paid.pk, "amount": "1.00"}
+    first = finance.post(CREATE, body, format="json")
+    assert first.status_code == 503
+    run("reconcile_payments")
+    refund = Refund.objects.get()
+    assert refund.status == "succeeded"
+    again = finance.post(CREATE, body, format="json")
+    assert again.status_code == 409
+    assert f"Refund #{refund.pk} of EUR 1.00 was asked for moments ago" in (
+        again.json()["error"]["message"]
+    )
+    assert Refund.objects.count() == 1
+    assert at_stripe(stripe_sandbox) == [(100, "succeeded", str(refund.pk))]
+    # With a new key it is a new refund, on purpose.
+    third = finance.post(CREATE, body, format="json", HTTP_IDEMPOTENCY_KEY="second-euro")
+    assert third.status_code == 201
