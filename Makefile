@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: demo test install browser lint lock
+.PHONY: demo test install browser axe lint lock
 
 # (Re)install only when the dependencies changed: a second `make demo` starts in seconds.
 $(STAMP): pyproject.toml constraints.txt
@@ -29,7 +29,19 @@ browser:
 	  echo "Installing Debian's chromium for the browser tests (needs root and apt)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-test: install .env browser
+# axe-core (package.json, pinned in package-lock.json), injected by the browser tests' accessibility
+# checks; npm ci only when the lock changed, and never at test time.
+AXE := node_modules/axe-core/axe.min.js
+$(AXE): package.json package-lock.json
+	@command -v npm >/dev/null || { \
+	  echo "Installing Debian's npm for the accessibility checks (needs root and apt)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }
+	npm ci --no-audit --no-fund
+	touch $(AXE)
+
+axe: $(AXE)
+
+test: install .env browser $(AXE)
 	$(BIN)/pytest
 
 lint: install .env

@@ -69,6 +69,15 @@ class RefundForm(forms.Form):
             "amount"
         ].help_text = f"At most {money.format_amount(payment.amount_refundable, payment.currency)}."
 
+    def full_clean(self) -> None:
+        super().full_clean()
+        # Back on the form (an error, or "Change" on the confirmation), the focus goes to the
+        # first visible field in error, else the amount: htmx focuses [autofocus] in what it swaps.
+        if self.is_bound:
+            visible = [f.name for f in self.visible_fields()]
+            first = next((name for name in visible if name in self.errors), "amount")
+            self.fields[first].widget.attrs["autofocus"] = True
+
     def clean_amount(self) -> Decimal:
         raw = self.cleaned_data["amount"].strip()
         try:
