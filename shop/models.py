@@ -10,6 +10,8 @@ from django.db import models
 from django.db.models.functions import Upper
 from django.utils import timezone
 
+from shop.timezones import validate_time_zone
+
 
 def default_currency() -> str:
     return settings.PAYMENTS_DEFAULT_CURRENCY
@@ -19,6 +21,15 @@ class CustomUser(AbstractUser):
     email = models.EmailField("email address", db_index=True)
     # The user's Stripe Customer, created on first checkout and reused after.
     stripe_customer_id = models.CharField(max_length=255, blank=True, default="")
+    # The zone the back-office and the admin show this user's times in (shop.timezones); blank
+    # is the site's TIME_ZONE.
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        validators=[validate_time_zone],
+        help_text="A tz database name (Europe/Berlin); blank for the site's time zone.",
+    )
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
