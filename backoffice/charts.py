@@ -12,17 +12,37 @@ from decimal import Decimal
 from payments import money
 from payments.models import Payment
 
-# Stacks, bottom to top, grouping the seven statuses into four a reader can tell apart.
+# Stacks, bottom to top, grouping the seven statuses into four a reader can tell apart. A
+# refunded payment is split in two: what it kept (with the succeeded ones) and what went back
+# (its amount_refunded), so "Refunded" counts refunded money, not whole refunded payments.
 SERIES = [
-    ("succeeded", "Succeeded", {Payment.Status.SUCCEEDED}),
+    ("succeeded", "Succeeded (less refunds)", {Payment.Status.SUCCEEDED}),
     (
         "refunded",
-        "Refunded (part or all)",
+        "Refunded",
         {Payment.Status.PARTIALLY_REFUNDED, Payment.Status.REFUNDED},
     ),
     ("open", "Pending or processing", {Payment.Status.PENDING, Payment.Status.PROCESSING}),
     ("failed", "Failed or cancelled", {Payment.Status.FAILED, Payment.Status.CANCELLED}),
 ]
+SUCCEEDED, REFUNDED = 0, 1  # their places in SERIES
+
+
+def _parts(row: dict) -> list[Decimal]:
+    """One row of dashboard_daily_volume (a day and a status) as its part of each series."""
+    parts = [Decimal(0)] * len(SERIES)
+    total = row["total"] or Decimal(0)
+    for i, (_, _, statuses) in enumerate(SERIES):
+        if row["status"] in statuses:
+            parts[i] = total
+    if row["status"] in SERIES[REFUNDED][2]:
+        # A refund status follows the refunds: amount_refunded is what went back (a pending
+        # refund on top of one that succeeded is counted with it), the rest was kept.
+        refunded = min(row.get("refunded") or Decimal(0), total)
+        parts[REFUNDED] = refunded
+        parts[SUCCEEDED] = total - refunded
+    return parts
+
 
 WIDTH, HEIGHT = 720, 240
 LEFT, RIGHT, TOP, BOTTOM = 64, 8, 12, 28
@@ -76,9 +96,8 @@ def daily_volume_chart(rows: list[dict], *, currency: str, today: dt.date, days:
     for row in rows:
         if row["day"] not in totals:
             continue
-        for i, (_, _, statuses) in enumerate(SERIES):
-            if row["status"] in statuses:
-                totals[row["day"]][i] += row["total"] or Decimal(0)
+        for i, part in enumerate(_parts(row)):
+            totals[row["day"]][i] += part
 
     chart = Chart(currency=currency, days=day_list)
     chart.series = [(css, label) for css, label, _ in SERIES]

@@ -1,8 +1,9 @@
 """FilterSets for the list pages. Each filter maps onto an index declared in payments.models.
 
-Dates are whole days in the site's time zone, turned into a half-open range of aware datetimes
-(`created_at >= start of day`), never `created_at__date`, which wraps the column in a function no
-index can serve.
+Dates are whole days in the viewer's time zone (the one shop.timezones activates for the
+request, else the site's TIME_ZONE; the form says which), turned into a half-open range of aware
+datetimes (`created_at >= start of day`), never `created_at__date`, which wraps the column in a
+function no index can serve.
 """
 
 from __future__ import annotations

@@ -30,4 +30,5 @@ urlpatterns = [
     ),
     path("audit/", views.audit_list, name="audit"),
     path("audit/export.csv", views.audit_csv, name="audit_csv"),
+    path("settings/", views.user_settings, name="settings"),
 ]

@@ -74,6 +74,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: times are shown in the user's zone (blank: TIME_ZONE) for the request.
+    "shop.timezones.UserTimeZoneMiddleware",
     # After authentication: entries written while a request is served record its user and address.
     "audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -217,17 +217,18 @@ def dashboard_period(*, days: int, now: dt.datetime | None = None) -> PeriodSumm
 def dashboard_daily_volume(
     *, currency: str, days: int = 30, now: dt.datetime | None = None
 ) -> list[dict]:
-    """Rows of (day, status, total, count) for one currency over the last `days` days.
+    """Rows of (day, status, total, refunded, count) for one currency over the last `days` days.
 
-    One currency at a time, because amounts in different currencies cannot be added; served by
-    the (currency, created_at) index.
+    `refunded` sums the payments' amount_refunded, so that the chart shows what went back rather
+    than the whole of a refunded payment. One currency at a time, because amounts in different
+    currencies cannot be added; served by the (currency, created_at) index.
     """
     since = (now or timezone.now()) - dt.timedelta(days=days)
     rows = (
         Payment.objects.filter(currency=currency, created_at__gte=since)
         .annotate(day=TruncDate("created_at"))
         .values("day", "status")
-        .annotate(total=Sum("amount"), n=Count("id"))
+        .annotate(total=Sum("amount"), refunded=Sum("amount_refunded"), n=Count("id"))
         .order_by("day", "status")
     )
     return [dict(row) for row in rows]

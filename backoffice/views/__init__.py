@@ -26,6 +26,7 @@ from backoffice.views.payments import (
     payment_refund,
     payment_timeline,
 )
+from backoffice.views.preferences import user_settings
 from backoffice.views.webhooks import webhook_event_detail, webhook_event_replay
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "refund_csv",
     "refund_list",
     "refund_reject",
+    "user_settings",
     "webhook_event_csv",
     "webhook_event_detail",
     "webhook_event_list",

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.http.response import HttpResponseBase
+from django.utils import timezone
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
@@ -19,6 +20,7 @@ from backoffice.views.common import (
     AUDIT_PERM,
     HtmxHttpRequest,
     csv_response,
+    iso_local,
     list_page,
     ordered,
     staff_view,
@@ -77,11 +79,13 @@ def audit_csv(request: HtmxHttpRequest) -> HttpResponseBase:
         "after",
     ]
 
+    zone = timezone.get_current_timezone()
+
     def out() -> Iterator[list[Any]]:
         for pk, at, *middle, before, after in rows.iterator(chunk_size=2000):
             yield [
                 pk,
-                at.isoformat(),
+                iso_local(at, zone),
                 *("" if v is None else v for v in middle),
                 json.dumps(before, sort_keys=True),
                 json.dumps(after, sort_keys=True),

@@ -13,6 +13,7 @@ whole page, so every link and form also works without JavaScript.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import Any
@@ -148,6 +149,13 @@ def _cell(value: Any) -> Any:
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
+
+
+def iso_local(value: dt.datetime | None, zone: dt.tzinfo) -> str:
+    """A time in ISO 8601 with its offset, in the viewer's zone ("2026-12-02T18:14:05+09:00"),
+    or '' for none. `zone` is read while the view runs (`timezone.get_current_timezone()`): a
+    streamed export's rows are written after the request's zone is deactivated again."""
+    return timezone.localtime(value, zone).isoformat() if value is not None else ""
 
 
 def csv_response(

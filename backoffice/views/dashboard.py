@@ -67,5 +67,7 @@ def _dashboard_figures(asked_currency: str) -> dict[str, Any]:
             "as_of": timezone.now(),
         }
 
-    figures = cache.get_or_set(f"backoffice:dashboard:{currency}", compute, DASHBOARD_CACHE_SECONDS)
+    # Per zone too: the chart's days are the viewer's days (TruncDate in the active zone).
+    key = f"backoffice:dashboard:{currency}:{timezone.get_current_timezone_name()}"
+    figures = cache.get_or_set(key, compute, DASHBOARD_CACHE_SECONDS)
     return figures if figures is not None else compute()

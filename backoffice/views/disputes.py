@@ -16,6 +16,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
@@ -33,6 +34,7 @@ from backoffice.tables import DisputeTable
 from backoffice.views.common import (
     HtmxHttpRequest,
     csv_response,
+    iso_local,
     list_page,
     ordered,
     plain,
@@ -107,6 +109,8 @@ def dispute_csv(request: HtmxHttpRequest) -> HttpResponseBase:
         "created_at",
     ]
 
+    zone = timezone.get_current_timezone()
+
     def out() -> Iterator[list[Any]]:
         for row in rows.iterator(chunk_size=2000):
             (dp, payment, email, amount, cur, reason, status, due, refundable) = row[:9]
@@ -119,7 +123,7 @@ def dispute_csv(request: HtmxHttpRequest) -> HttpResponseBase:
                 cur,
                 reason,
                 status,
-                due.isoformat() if due else "",
+                iso_local(due, zone),
                 "yes" if refundable else "no",
                 "yes" if withdrawn else "no",
                 "yes" if reinstated else "no",
@@ -127,7 +131,7 @@ def dispute_csv(request: HtmxHttpRequest) -> HttpResponseBase:
                 money.to_decimal(net, net_cur) if net_cur else 0,
                 net_cur,
                 charge,
-                created.isoformat() if created else "",
+                iso_local(created, zone),
             ]
 
     return csv_response("disputes", header, out())

@@ -11,6 +11,7 @@ from django.http import (
     HttpResponseBadRequest,
 )
 from django.http.response import HttpResponseBase
+from django.utils import timezone
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
@@ -24,6 +25,7 @@ from backoffice.tables import PaymentTable, RefundTable, WebhookEventTable
 from backoffice.views.common import (
     HtmxHttpRequest,
     csv_response,
+    iso_local,
     list_page,
     ordered,
     plain,
@@ -118,13 +120,15 @@ def payment_csv(request: HtmxHttpRequest) -> HttpResponseBase:
         "dispute_status",
     ]
 
+    zone = timezone.get_current_timezone()
+
     def out() -> Iterator[list[Any]]:
         for pk, created, order, email, amount, cur, refunded, *rest in rows.iterator(
             chunk_size=2000
         ):
             yield [
                 pk,
-                created.isoformat(),
+                iso_local(created, zone),
                 order,
                 email,
                 plain(amount, cur),
@@ -170,9 +174,11 @@ def refund_csv(request: HtmxHttpRequest) -> HttpResponseBase:
         "stripe_refund_id",
     ]
 
+    zone = timezone.get_current_timezone()
+
     def out() -> Iterator[list[Any]]:
         for pk, created, payment_id, amount, cur, *rest in rows.iterator(chunk_size=2000):
-            yield [pk, created.isoformat(), payment_id, plain(amount, cur), cur] + [
+            yield [pk, iso_local(created, zone), payment_id, plain(amount, cur), cur] + [
                 v or "" for v in rest
             ]
 
@@ -214,11 +220,15 @@ def webhook_event_csv(request: HtmxHttpRequest) -> HttpResponseBase:
         "processing_error",
     ]
 
+    zone = timezone.get_current_timezone()
+
     def out() -> Iterator[list[Any]]:
         for row in rows.iterator(chunk_size=2000):
-            # Times in ISO 8601; no payment (or not processed yet) is an empty cell.
+            # Times in ISO 8601 in the viewer's zone, with its offset; no payment (or not
+            # processed yet) is an empty cell.
             yield [
-                "" if v is None else v.isoformat() if isinstance(v, dt.datetime) else v for v in row
+                "" if v is None else iso_local(v, zone) if isinstance(v, dt.datetime) else v
+                for v in row
             ]
 
     return csv_response("webhook-events", header, out())

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from functools import partial as partial_call
 
 from django.contrib import messages
 from django.http import (
@@ -26,8 +27,19 @@ from backoffice.views.common import (
 )
 from payments import money, selectors, services, stripe_client
 from payments.models import Payment, Refund, StripeWebhookEvent
+from shop.models import Order
 
 # --- Payment detail, refresh and refund -------------------------------------------------------
+
+
+def _order_status(order: Order, attempts: Iterable[Payment]) -> str:
+    """The order's status as finance reads it: Order knows pending, paid and cancelled, so a
+    refund shows from its attempts' statuses (the list the page draws anyway, no extra query)."""
+    statuses = {attempt.status for attempt in attempts}
+    for refunded in (Payment.Status.REFUNDED, Payment.Status.PARTIALLY_REFUNDED):
+        if refunded in statuses:
+            return str(refunded.label)
+    return order.get_status_display()
 
 
 def _render_payment(
@@ -48,6 +60,7 @@ def _render_payment(
         and payment.amount_refundable > 0
         and refund_blocked is None
     )
+    attempts = selectors.payment_attempts(payment=payment)
     context = {
         "payment": payment,
         "order": payment.order,
@@ -57,7 +70,10 @@ def _render_payment(
         if payment.dispute_status
         else [],
         "refund_blocked": refund_blocked,
-        "attempts": selectors.payment_attempts(payment=payment),
+        "attempts": attempts,
+        # Called by the template only where it draws the order (not for the refund partial);
+        # it fills the attempts' cache, which the attempts table then reads.
+        "order_status": partial_call(_order_status, payment.order, attempts),
         **_timeline_context(payment),
         "back": back_link(request),
         "audit_entries": audit_entries_for_payment(payment)

@@ -97,3 +97,62 @@ def test_the_figures_are_cached_for_a_minute_and_say_how_old_they_are(
     with django_assert_max_num_queries(10):
         second = client.get("/backoffice/")
     assert second.context["periods"][0].count == first.context["periods"][0].count == 1
+
+
+def _day_row(response) -> dict:
+    (row,) = [r for r in response.context["chart"].rows if r["sum"]]
+    return row
+
+
+def test_the_charts_refunded_series_counts_refunded_money_not_whole_payments(finance: Client):
+    _pay("10.00", days_ago=1)
+    part = _pay("50.00", status=Payment.Status.PARTIALLY_REFUNDED, days_ago=1)
+    whole = _pay("20.00", status=Payment.Status.REFUNDED, days_ago=1)
+    Payment.objects.filter(pk=part.pk).update(amount_refunded=Decimal("7.00"))
+    Payment.objects.filter(pk=whole.pk).update(amount_refunded=Decimal("20.00"))
+    _pay("4.00", status=Payment.Status.FAILED, days_ago=1)
+    response = finance.get(URL)
+    row = _day_row(response)
+    # Kept: 10 + (50 - 7) + (20 - 20); refunded: 7 + 20; the day's volume is still all of it.
+    assert row["totals"] == ["EUR 53.00", "EUR 27.00", "EUR 0.00", "EUR 4.00"]
+    assert row["sum"] == Decimal("84.00")
+    html = response.content.decode()
+    assert ": Refunded EUR 27.00</title>" in html
+    assert ": Succeeded (less refunds) EUR 53.00</title>" in html
+    assert '<th scope="col" class="num">Refunded</th>' in html
+    assert "Refunded (part or all)" not in html
+    assert 'data-testid="chart-note"' in html
+
+
+def test_it_says_what_the_success_rate_counts(finance: Client):
+    _pay("10.00", days_ago=1)
+    _pay("10.00", status=Payment.Status.REFUNDED, days_ago=1)
+    _pay("10.00", status=Payment.Status.CANCELLED, days_ago=1)
+    _pay("10.00", status=Payment.Status.PENDING, days_ago=1)  # not ended: left out
+    response = finance.get(URL)
+    assert response.context["periods"][0].success_rate == Decimal("66.7")  # 2 of 3
+    html = response.content.decode()
+    assert '<span class="stat-number">66.7%</span>' in html
+    assert html.count('data-testid="success-rate-note"') == 2  # under each period's rate
+    assert "succeeded ÷ (succeeded + failed + cancelled)" in html
+    assert "refunded ones included" in html
+    assert "Pending and processing ones are left out" in html
+
+
+def test_the_figures_take_as_many_queries_however_many_payments(finance: Client):
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count() -> int:
+        cache.clear()
+        with CaptureQueriesContext(connection) as ctx:
+            assert finance.get(URL).status_code == 200
+        return len(ctx.captured_queries)
+
+    _pay("10.00", days_ago=1)
+    few = count()
+    for i in range(20):
+        p = _pay("30.00", status=Payment.Status.PARTIALLY_REFUNDED, days_ago=i % 7)
+        Payment.objects.filter(pk=p.pk).update(amount_refunded=Decimal("5.00"))
+    assert count() == few

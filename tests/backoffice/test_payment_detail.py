@@ -304,3 +304,36 @@ class TestTimelinePoll:
 
     def test_it_needs_a_login(self, paid):
         assert Client().get(self._url(paid)).status_code == 302
+
+
+class TestTheOrderLine:
+    """The order's line links to the order's payments and says when it was refunded."""
+
+    def _line(self, html: str) -> str:
+        start = html.index('data-testid="order-line">')
+        return html[start : html.index("</dd>", start)]
+
+    def test_it_links_to_the_orders_payments_with_the_orders_status(self, finance: Client, paid):
+        line = self._line(finance.get(url(paid)).content.decode())
+        search = f"{reverse('backoffice:payments')}?q=%23{paid.order_id}"
+        assert (
+            f'<a href="{search}" aria-label="Order #{paid.order_id}" '
+            f'title="The payments of order #{paid.order_id}">' in line
+        )
+        assert line.endswith(" · Pending")  # the order's own status (factories' default)
+
+    @pytest.mark.parametrize(
+        ("status", "refunded", "shown"),
+        [
+            (Payment.Status.REFUNDED, "99.99", "Refunded"),
+            (Payment.Status.PARTIALLY_REFUNDED, "9.99", "Partially refunded"),
+        ],
+    )
+    def test_a_refunded_order_says_so_on_each_attempts_page(
+        self, finance: Client, paid, status, refunded, shown
+    ):
+        Payment.objects.filter(pk=paid.pk).update(status=status, amount_refunded=refunded)
+        # An earlier attempt of the same order tells it too (the order has no refund status).
+        cancelled = factories.payment(paid.order, status=Payment.Status.CANCELLED, intent_attempt=2)
+        for p in (paid, cancelled):
+            assert self._line(finance.get(url(p)).content.decode()).endswith(f"</a> · {shown}")

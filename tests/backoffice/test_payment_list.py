@@ -5,8 +5,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
+from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -363,3 +366,79 @@ def test_search_finds_partial_input(finance: Client):
         assert _ids(finance.get(URL, {"q": term})) == [mine.pk], term
     assert _ids(finance.get(URL, {"q": "else.org"})) == [other.pk]
     assert _ids(finance.get(URL, {"q": "pi_3Mx"})) == []  # a prefix, not anywhere in the id
+
+
+class TestRefundsInTheList:
+    """The Refunded column, the two refund badges, and the order cell (issue 13)."""
+
+    def test_it_shows_what_was_refunded_in_the_currency_and_blank_when_nothing(
+        self, finance: Client
+    ):
+        part = _pay("50.00", status=Payment.Status.PARTIALLY_REFUNDED, amount_refunded="7.50")
+        whole = _pay("3000", "JPY", status=Payment.Status.REFUNDED, amount_refunded="3000")
+        kept = _pay("20.00")
+        response = finance.get(URL)
+        html = response.content.decode()
+        assert re.search(r'<th scope="col" class="num"\s*>\s*Refunded\s*</th>', html)
+        cells = {
+            row.record.pk: row.get_cell("amount_refunded")
+            for row in response.context["table"].page.object_list
+        }
+        assert cells == {part.pk: "EUR 7.50", whole.pk: "JPY 3,000", kept.pk: ""}
+        assert '<td class="num">EUR 7.50</td>' in html
+        assert '<td class="num">JPY 3,000</td>' in html
+        assert '<td class="num"></td>' in html  # the payment nothing went back from
+
+    def test_partially_refunded_and_refunded_have_their_own_badges_and_colours(
+        self, finance: Client
+    ):
+        _pay("50.00", status=Payment.Status.PARTIALLY_REFUNDED, amount_refunded="7.50")
+        _pay("20.00", status=Payment.Status.REFUNDED, amount_refunded="20.00")
+        html = finance.get(URL).content.decode()
+        assert '<span class="badge badge-partially_refunded">Partially refunded</span>' in html
+        assert '<span class="badge badge-refunded">Refunded</span>' in html
+        css = (settings.BASE_DIR / "static" / "css" / "app.css").read_text()
+        rules = dict(re.findall(r"^\.(badge-(?:partially_)?refunded) \{([^}]*)\}", css, re.M))
+        assert set(rules) == {"badge-partially_refunded", "badge-refunded"}
+        assert rules["badge-partially_refunded"] != rules["badge-refunded"]
+
+    def test_the_order_links_to_its_payments_and_says_when_it_was_refunded_in_full(
+        self, finance: Client
+    ):
+        order = factories.order(total="30.00")
+        failed = factories.payment(order, status=Payment.Status.CANCELLED)
+        refunded = factories.payment(
+            order,
+            status=Payment.Status.REFUNDED,
+            amount_refunded=Decimal("30.00"),
+            intent_attempt=2,
+        )
+        part = _pay("50.00", status=Payment.Status.PARTIALLY_REFUNDED, amount_refunded="7.50")
+        html = finance.get(URL).content.decode()
+        link = (
+            f'<a href="{URL}?q=%23{order.pk}" aria-label="Order #{order.pk}" '
+            f'title="The payments of order #{order.pk}">'
+            f"#{order.pk}</a>"
+        )
+        assert f"{link} · Refunded" in html
+        assert html.count(link) == 2  # both attempts link to the order
+        assert f"#{part.order_id}</a> · " not in html  # partly refunded: the order is not
+        # The link finds the order's payments, every attempt, and only those.
+        assert sorted(_ids(finance.get(URL, {"q": f"#{order.pk}"}))) == sorted(
+            [failed.pk, refunded.pk]
+        )
+
+    def test_queries_stay_constant_with_refunded_rows(
+        self, finance: Client, django_assert_max_num_queries
+    ):
+        for i in range(30):
+            _pay(f"{i + 1}.00", status=Payment.Status.REFUNDED, amount_refunded=f"{i + 1}.00")
+            _pay("9.00", status=Payment.Status.PARTIALLY_REFUNDED, amount_refunded="1.00")
+        # As test_queries_stay_constant_with_many_rows: the refunded amount and the order's
+        # refund come from the payment's own row, no join and no query per row.
+        with django_assert_max_num_queries(8):
+            response = finance.get(URL)
+        rows = response.context["table"].page.object_list
+        refunded = [r for r in rows if r.record.status == Payment.Status.REFUNDED]
+        assert len(rows) == 25 and refunded
+        assert response.content.decode().count("</a> · Refunded") == len(refunded)

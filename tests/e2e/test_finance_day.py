@@ -38,7 +38,7 @@ def test_a_finance_users_day(live_server, page: Page, shop):
     page.evaluate("document.getElementById('filters').dataset.kept = 'yes'")
     page.get_by_label("Status").select_option("succeeded")
     expect(page).to_have_url(re.compile(r"status=succeeded"))
-    expect(page.get_by_role("link", name="#" + str(paid.pk))).to_be_visible()
+    expect(page.get_by_role("link", name="#" + str(paid.pk), exact=True)).to_be_visible()
     expect(page.locator("#table")).not_to_contain_text("EUR 12.00")
     page.get_by_label("Search").fill(paid.stripe_payment_intent_id)
     page.get_by_label("Search").press("Enter")
@@ -48,7 +48,7 @@ def test_a_finance_users_day(live_server, page: Page, shop):
     assert page.evaluate("document.getElementById('filters').dataset.kept") == "yes"
 
     # Open it.
-    page.get_by_role("link", name=f"#{paid.pk}").click()
+    page.get_by_role("link", name=f"#{paid.pk}", exact=True).click()
     expect(page.get_by_role("heading", name=f"Payment #{paid.pk}")).to_be_visible()
     expect(page.get_by_test_id("refundable")).to_have_text("EUR 99.99")
 
@@ -107,7 +107,7 @@ def test_it_all_works_without_javascript(live_server, page_without_js: Page, sho
     page.get_by_label("Status").select_option("succeeded")
     page.get_by_role("button", name="Apply filters").click()
     expect(page).to_have_url(re.compile(r"status=succeeded"))
-    page.get_by_role("link", name=f"#{paid.pk}").click()
+    page.get_by_role("link", name=f"#{paid.pk}", exact=True).click()
     page.get_by_label("Amount (EUR)").fill("20")
     page.get_by_role("button", name="Review refund").click()
     expect(page.get_by_test_id("confirm-summary")).to_have_text(

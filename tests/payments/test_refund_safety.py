@@ -367,8 +367,9 @@ def test_a_blind_retry_after_a_503_is_refused_even_once_stripes_answer_arrived(
     assert refund.status == "succeeded"
     again = finance.post(CREATE, body, format="json")
     assert again.status_code == 409
-    assert f"Refund #{refund.pk} of EUR 1.00 was asked for moments ago" in (
-        again.json()["error"]["message"]
+    assert (
+        f"Refund #{refund.pk} of EUR 1.00 was asked for moments ago"
+        in (again.json()["error"]["message"])
     )
     assert Refund.objects.count() == 1
     assert at_stripe(stripe_sandbox) == [(100, "succeeded", str(refund.pk))]
