@@ -40,7 +40,13 @@ class PaymentTable(tables.Table):
     )
     id = tables.Column(verbose_name="Payment", orderable=False)
     order_id = tables.Column(verbose_name="Order", orderable=False)
-    customer = tables.Column(verbose_name="Customer", accessor="user__email", orderable=False)
+    # By customer email, then newest first: PostgreSQL walks the email index and each customer's
+    # payments (the user_id index) and stops after a page.
+    customer = tables.Column(
+        verbose_name="Customer",
+        accessor="user__email",
+        order_by=("user__email", "-created_at", "-id"),
+    )
     # Amounts in different currencies do not compare: sorted within each currency (index
     # payments_pay_curr_amount), which is plain amount order once one currency is chosen.
     amount = tables.Column(

@@ -21,6 +21,7 @@ import hmac
 import http.client
 import json
 import os
+import re
 import signal
 import socket
 import statistics
@@ -29,6 +30,7 @@ import sys
 import threading
 import time
 import uuid
+from html import unescape
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -63,13 +65,36 @@ def pages(payment: Payment) -> list[tuple[str, str]]:
         ("payments, search email", f"/backoffice/payments/?q={email}"),
         ("payments, search order", f"/backoffice/payments/?q={payment.order_id}"),
         ("payments, search PI id", f"/backoffice/payments/?q={payment.stripe_payment_intent_id}"),
+        (
+            "payments, search PI prefix",
+            f"/backoffice/payments/?q={payment.stripe_payment_intent_id[:9]}",
+        ),
+        ("payments, search email part", f"/backoffice/payments/?q={email.split('@')[0][-6:]}"),
+        (
+            "payments, search name part",
+            f"/backoffice/payments/?q={(payment.user.last_name or 'x')[:4]}",
+        ),
+        ("payments, sort by customer", "/backoffice/payments/?sort=customer"),
+        ("payments, sort by status", "/backoffice/payments/?sort=status"),
         ("payment detail", f"/backoffice/payments/{payment.pk}/"),
         ("refunds", "/backoffice/refunds/"),
         ("refunds, status=failed", "/backoffice/refunds/?status=failed"),
         ("webhook events", "/backoffice/webhooks/"),
         ("webhook events, failed", "/backoffice/webhooks/?status=failed"),
+        ("webhook events, type prefix", "/backoffice/webhooks/?event_type=charge"),
+        ("disputes", "/backoffice/disputes/"),
+        ("audit trail", "/backoffice/audit/"),
         ("API payments (staff)", "/api/payments/payments/"),
     ]
+
+
+def _list_says(html: str) -> str:
+    """What a list page says of its rows (count, estimate, totals), as plain text."""
+    found = re.search(r'data-testid="list-summary">(.*?)</p>', html, re.S)
+    if not found:
+        return ""
+    text = re.sub(r"<[^>]+>", "", found.group(1))
+    return "  " + " ".join(unescape(text).split())[:90]
 
 
 def _days_ago(days: int) -> str:
@@ -337,7 +362,7 @@ def main() -> None:
     sample = Payment.objects.select_related("user").order_by("-id")[1000]
     total = Payment.objects.count()
     print(f"\n{connection.vendor}, {total:,} payments, {args.repeat} requests per page\n")
-    print(f"{'page':<28} {'status':>6} {'first ms':>9} {'median ms':>10} {'queries':>8}")
+    print(f"{'page':<30} {'status':>6} {'first ms':>9} {'median ms':>10} {'queries':>8}  list says")
     for name, url in pages(sample):
         times = []
         for _ in range(args.repeat):
@@ -345,9 +370,10 @@ def main() -> None:
                 start = time.perf_counter()
                 response = client.get(url)
                 times.append((time.perf_counter() - start) * 1000)
+        said = _list_says(response.content.decode(errors="replace"))
         print(
-            f"{name:<28} {response.status_code:>6} {times[0]:>9.1f} "
-            f"{statistics.median(times):>10.1f} {len(queries):>8}"
+            f"{name:<30} {response.status_code:>6} {times[0]:>9.1f} "
+            f"{statistics.median(times):>10.1f} {len(queries):>8}{said}"
         )
 
 
