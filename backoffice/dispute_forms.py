@@ -9,8 +9,6 @@ twice is one request to Stripe (its nonce is the idempotency key's).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from typing import Any
 
@@ -49,10 +47,6 @@ FIELD_MAX = 20_000  # Stripe's limit for each text field
 TOTAL_MAX = 150_000  # and for all of them together
 
 
-def _digest(evidence: dict[str, str]) -> str:
-    return hashlib.sha256(json.dumps(evidence, sort_keys=True).encode()).hexdigest()
-
-
 def confirmation_token(dispute: Dispute, action: str, evidence: dict[str, str] | None) -> str:
     return signing.dumps(
         {
@@ -62,7 +56,7 @@ def confirmation_token(dispute: Dispute, action: str, evidence: dict[str, str] |
             "status": dispute.status,
             # What the reviewer saw Stripe hold: a colleague's draft since makes this stale.
             "held": evidence_digest(dispute.evidence),
-            "evidence": _digest(evidence or {}),
+            "evidence": evidence_digest(evidence or {}),
         },
         salt=_SALT,
     )
@@ -96,7 +90,7 @@ class _Confirmed(forms.Form):
         same = (
             data.get("dispute") == self.dispute.pk
             and data.get("action") == action
-            and data.get("evidence") == _digest(evidence or {})
+            and data.get("evidence") == evidence_digest(evidence or {})
         )
         if not same:
             raise forms.ValidationError(

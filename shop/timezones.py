@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import zoneinfo
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -24,6 +25,13 @@ from django.utils import timezone
 def zone_names() -> frozenset[str]:
     """The zones this system knows (the tz database, or the tzdata package)."""
     return frozenset(zoneinfo.available_timezones())
+
+
+def user_time_zone_set(user: Any, name: str) -> None:
+    """Show `user` their times in `name` (a validated tz name, or '' for the site's zone)."""
+    validate_time_zone(name)
+    user.time_zone = name
+    user.save(update_fields=["time_zone"])
 
 
 def sorted_zone_names() -> list[str]:

@@ -3,13 +3,8 @@ Finance only (`audit.view_auditentry`)."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from typing import Any
-
-from django.http import HttpResponse, HttpResponseBadRequest
+from django.http import HttpResponse
 from django.http.response import HttpResponseBase
-from django.utils import timezone
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
@@ -19,12 +14,11 @@ from backoffice.tables import AuditTable
 from backoffice.views.common import (
     AUDIT_PERM,
     HtmxHttpRequest,
-    csv_response,
-    iso_local,
+    csv_export,
     list_page,
-    ordered,
     staff_view,
 )
+from backoffice.views.common import CsvColumn as Col
 
 
 def _filter(request: HtmxHttpRequest) -> AuditFilter:
@@ -46,49 +40,23 @@ def audit_list(request: HtmxHttpRequest) -> HttpResponse:
 @require_safe
 @staff_view(AUDIT_PERM)
 def audit_csv(request: HtmxHttpRequest) -> HttpResponseBase:
-    filterset = _filter(request)
-    if not filterset.is_valid():
-        return HttpResponseBadRequest(f"Invalid filter: {filterset.errors.as_text()}")
-    fields = [
-        "id",
-        "at",
-        "actor_label",
-        "actor_id",
-        "ip_address",
-        "action",
-        "object_type",
-        "object_id",
-        "payment_id",
-        "summary",
-        "before",
-        "after",
-    ]
-    rows = ordered(AuditTable, filterset.qs, request).values_list(*fields)
-    header = [
-        "entry_id",
-        "at",
-        "who",
-        "user_id",
-        "address",
-        "action",
-        "object_type",
-        "object_id",
-        "payment_id",
-        "summary",
-        "before",
-        "after",
-    ]
-
-    zone = timezone.get_current_timezone()
-
-    def out() -> Iterator[list[Any]]:
-        for pk, at, *middle, before, after in rows.iterator(chunk_size=2000):
-            yield [
-                pk,
-                iso_local(at, zone),
-                *("" if v is None else v for v in middle),
-                json.dumps(before, sort_keys=True),
-                json.dumps(after, sort_keys=True),
-            ]
-
-    return csv_response("audit", header, out())
+    return csv_export(
+        request,
+        filename="audit",
+        filterset=_filter(request),
+        table_class=AuditTable,
+        columns=[
+            Col("entry_id", "id"),
+            Col("at", "at"),
+            Col("who", "actor_label"),
+            Col("user_id", "actor_id"),
+            Col("address", "ip_address"),
+            Col("action", "action"),
+            Col("object_type", "object_type"),
+            Col("object_id", "object_id"),
+            Col("payment_id", "payment_id"),
+            Col("summary", "summary"),
+            Col("before", "before"),
+            Col("after", "after"),
+        ],
+    )

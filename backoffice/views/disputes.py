@@ -9,14 +9,12 @@ confirmation that states what will happen, with a signed one-time token; step=co
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
@@ -31,17 +29,15 @@ from backoffice.dispute_forms import (
 )
 from backoffice.filters import DisputeFilter
 from backoffice.tables import DisputeTable
+from backoffice.views.common import CsvColumn as Col
 from backoffice.views.common import (
     HtmxHttpRequest,
-    csv_response,
-    iso_local,
+    csv_export,
     list_page,
-    ordered,
-    plain,
     staff_user,
     staff_view,
 )
-from payments import money, selectors, services
+from payments import selectors, services
 from payments.models import Dispute
 
 VIEW_DISPUTE = "payments.view_dispute"
@@ -70,71 +66,29 @@ def dispute_list(request: HtmxHttpRequest) -> HttpResponse:
 @require_safe
 @staff_view(VIEW_DISPUTE)
 def dispute_csv(request: HtmxHttpRequest) -> HttpResponseBase:
-    filterset = DisputeFilter(request.GET, queryset=selectors.dispute_list())
-    if not filterset.is_valid():
-        return HttpResponseBadRequest(f"Invalid filter: {filterset.errors.as_text()}")
-    fields = [
-        "stripe_dispute_id",
-        "payment_id",
-        "payment__user__email",
-        "amount",
-        "currency",
-        "reason",
-        "status",
-        "evidence_due_by",
-        "is_charge_refundable",
-        "funds_withdrawn",
-        "funds_reinstated",
-        "balance_net",
-        "balance_currency",
-        "stripe_charge_id",
-        "stripe_created_at",
-    ]
-    rows = ordered(DisputeTable, filterset.qs, request).values_list(*fields)
-    header = [
-        "dispute_id",
-        "payment_id",
-        "customer_email",
-        "amount",
-        "currency",
-        "reason",
-        "status",
-        "evidence_due_by",
-        "charge_refundable",
-        "funds_withdrawn",
-        "funds_reinstated",
-        "balance_net",
-        "balance_currency",
-        "charge_id",
-        "created_at",
-    ]
-
-    zone = timezone.get_current_timezone()
-
-    def out() -> Iterator[list[Any]]:
-        for row in rows.iterator(chunk_size=2000):
-            (dp, payment, email, amount, cur, reason, status, due, refundable) = row[:9]
-            (withdrawn, reinstated, net, net_cur, charge, created) = row[9:]
-            yield [
-                dp,
-                payment,
-                email,
-                plain(amount, cur),
-                cur,
-                reason,
-                status,
-                iso_local(due, zone),
-                "yes" if refundable else "no",
-                "yes" if withdrawn else "no",
-                "yes" if reinstated else "no",
-                # A number (a leading minus is no formula), exact in its currency.
-                money.to_decimal(net, net_cur) if net_cur else 0,
-                net_cur,
-                charge,
-                iso_local(created, zone),
-            ]
-
-    return csv_response("disputes", header, out())
+    return csv_export(
+        request,
+        filename="disputes",
+        filterset=DisputeFilter(request.GET, queryset=selectors.dispute_list()),
+        table_class=DisputeTable,
+        columns=[
+            Col("dispute_id", "stripe_dispute_id"),
+            Col("payment_id", "payment_id"),
+            Col("customer_email", "payment__user__email"),
+            Col("amount", "amount", currency_field="currency"),
+            Col("currency", "currency"),
+            Col("reason", "reason"),
+            Col("status", "status"),
+            Col("evidence_due_by", "evidence_due_by"),
+            Col("charge_refundable", "is_charge_refundable"),
+            Col("funds_withdrawn", "funds_withdrawn"),
+            Col("funds_reinstated", "funds_reinstated"),
+            Col("balance_net", "balance_net", currency_field="balance_currency"),
+            Col("balance_currency", "balance_currency"),
+            Col("charge_id", "stripe_charge_id"),
+            Col("created_at", "stripe_created_at"),
+        ],
+    )
 
 
 def _timeline(dispute: Dispute) -> list[tuple[str, Any, Any]]:
@@ -188,15 +142,12 @@ def dispute_detail(request: HtmxHttpRequest, dispute_id: int) -> HttpResponse:
 
 
 def _not_answerable(request: HtmxHttpRequest, dispute: Dispute) -> HttpResponse | None:
-    if dispute.status in Dispute.NEEDS_RESPONSE_STATUSES:
-        return None
-    return _render_dispute(
-        request,
-        dispute,
-        error=f"Dispute {dispute.stripe_dispute_id} is {dispute.get_status_display().lower()}: "
-        "Stripe takes no more answers to it.",
-        status=409,
-    )
+    """The review step's refusal, in the service's words, before anything is confirmed."""
+    try:
+        services.dispute_check_answerable(dispute)
+    except services.DisputeError as exc:
+        return _render_dispute(request, dispute, error=str(exc), status=409)
+    return None
 
 
 @require_POST

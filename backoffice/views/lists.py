@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterator
-from typing import Any
-
 from django.http import (
     HttpResponse,
-    HttpResponseBadRequest,
 )
 from django.http.response import HttpResponseBase
-from django.utils import timezone
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
@@ -22,13 +16,11 @@ from backoffice.filters import (
     WebhookEventFilter,
 )
 from backoffice.tables import PaymentTable, RefundTable, WebhookEventTable
+from backoffice.views.common import CsvColumn as Col
 from backoffice.views.common import (
     HtmxHttpRequest,
-    csv_response,
-    iso_local,
+    csv_export,
     list_page,
-    ordered,
-    plain,
     staff_view,
 )
 from payments import selectors
@@ -83,152 +75,74 @@ def webhook_event_list(request: HtmxHttpRequest) -> HttpResponse:
 @require_safe
 @staff_view()
 def payment_csv(request: HtmxHttpRequest) -> HttpResponseBase:
-    filterset = PaymentFilter(request.GET, queryset=selectors.payment_list())
-    if not filterset.is_valid():
-        return HttpResponseBadRequest(f"Invalid filter: {filterset.errors.as_text()}")
-    fields = [
-        "id",
-        "created_at",
-        "order_id",
-        "user__email",
-        "amount",
-        "currency",
-        "amount_refunded",
-        "status",
-        "payment_method",
-        "card_brand",
-        "card_last4",
-        "stripe_payment_intent_id",
-        "stripe_charge_id",
-        "dispute_status",
-    ]
-    rows = ordered(PaymentTable, filterset.qs, request).values_list(*fields)
-    header = [
-        "payment_id",
-        "created_at",
-        "order_id",
-        "customer_email",
-        "amount",
-        "currency",
-        "amount_refunded",
-        "status",
-        "method",
-        "card_brand",
-        "card_last4",
-        "payment_intent_id",
-        "charge_id",
-        "dispute_status",
-    ]
-
-    zone = timezone.get_current_timezone()
-
-    def out() -> Iterator[list[Any]]:
-        for pk, created, order, email, amount, cur, refunded, *rest in rows.iterator(
-            chunk_size=2000
-        ):
-            yield [
-                pk,
-                iso_local(created, zone),
-                order,
-                email,
-                plain(amount, cur),
-                cur,
-                plain(refunded, cur),
-                *(v or "" for v in rest),
-            ]
-
-    return csv_response("payments", header, out())
+    return csv_export(
+        request,
+        filename="payments",
+        filterset=PaymentFilter(request.GET, queryset=selectors.payment_list()),
+        table_class=PaymentTable,
+        columns=[
+            Col("payment_id", "id"),
+            Col("created_at", "created_at"),
+            Col("order_id", "order_id"),
+            Col("customer_email", "user__email"),
+            Col("amount", "amount", currency_field="currency"),
+            Col("currency", "currency"),
+            Col("amount_refunded", "amount_refunded", currency_field="currency"),
+            Col("status", "status"),
+            Col("method", "payment_method"),
+            Col("card_brand", "card_brand"),
+            Col("card_last4", "card_last4"),
+            Col("payment_intent_id", "stripe_payment_intent_id"),
+            Col("charge_id", "stripe_charge_id"),
+            Col("dispute_status", "dispute_status"),
+        ],
+    )
 
 
 @require_safe
 @staff_view("payments.view_refund")
 def refund_csv(request: HtmxHttpRequest) -> HttpResponseBase:
-    filterset = RefundFilter(request.GET, queryset=selectors.refund_list(), request=request)
-    if not filterset.is_valid():
-        return HttpResponseBadRequest(f"Invalid filter: {filterset.errors.as_text()}")
-    fields = [
-        "id",
-        "created_at",
-        "payment_id",
-        "amount",
-        "payment__currency",
-        "status",
-        "reason",
-        "created_by__username",
-        "description",
-        "failure_reason",
-        "stripe_refund_id",
-    ]
-    rows = ordered(RefundTable, filterset.qs, request).values_list(*fields)
-    header = [
-        "refund_id",
-        "created_at",
-        "payment_id",
-        "amount",
-        "currency",
-        "status",
-        "reason",
-        "created_by",
-        "note",
-        "failure_reason",
-        "stripe_refund_id",
-    ]
-
-    zone = timezone.get_current_timezone()
-
-    def out() -> Iterator[list[Any]]:
-        for pk, created, payment_id, amount, cur, *rest in rows.iterator(chunk_size=2000):
-            yield [pk, iso_local(created, zone), payment_id, plain(amount, cur), cur] + [
-                v or "" for v in rest
-            ]
-
-    return csv_response("refunds", header, out())
+    return csv_export(
+        request,
+        filename="refunds",
+        filterset=RefundFilter(request.GET, queryset=selectors.refund_list(), request=request),
+        table_class=RefundTable,
+        columns=[
+            Col("refund_id", "id"),
+            Col("created_at", "created_at"),
+            Col("payment_id", "payment_id"),
+            Col("amount", "amount", currency_field="payment__currency"),
+            Col("currency", "payment__currency"),
+            Col("status", "status"),
+            Col("reason", "reason"),
+            Col("created_by", "created_by__username"),
+            Col("note", "description"),
+            Col("failure_reason", "failure_reason"),
+            Col("stripe_refund_id", "stripe_refund_id"),
+        ],
+    )
 
 
 @require_safe
 @staff_view("payments.view_stripewebhookevent")
 def webhook_event_csv(request: HtmxHttpRequest) -> HttpResponseBase:
     """The events the list shows (ignored ones only when asked for), without payloads."""
-    filterset = WebhookEventFilter(request.GET, queryset=selectors.webhook_event_list())
-    if not filterset.is_valid():
-        return HttpResponseBadRequest(f"Invalid filter: {filterset.errors.as_text()}")
-    fields = [
-        "id",
-        "received_at",
-        "stripe_event_id",
-        "event_type",
-        "status",
-        "payment_id",
-        "stripe_object_id",
-        "stripe_created_at",
-        "processed_at",
-        "delivery_count",
-        "processing_error",
-    ]
-    rows = ordered(WebhookEventTable, filterset.qs, request).values_list(*fields)
-    header = [
-        "event_id",
-        "received_at",
-        "stripe_event_id",
-        "type",
-        "status",
-        "payment_id",
-        "stripe_object_id",
-        "stripe_created_at",
-        "processed_at",
-        "deliveries",
-        "processing_error",
-    ]
-
-    zone = timezone.get_current_timezone()
-
-    def out() -> Iterator[list[Any]]:
-        for row in rows.iterator(chunk_size=2000):
-            # Times in ISO 8601 in the viewer's zone, with its offset; no payment (or not
-            # processed yet) is an empty cell.
-            yield [
-                "" if v is None else iso_local(v, zone) if isinstance(v, dt.datetime) else v
-                for v in row
-            ]
-
-    return csv_response("webhook-events", header, out())
+    return csv_export(
+        request,
+        filename="webhook-events",
+        filterset=WebhookEventFilter(request.GET, queryset=selectors.webhook_event_list()),
+        table_class=WebhookEventTable,
+        columns=[
+            Col("event_id", "id"),
+            Col("received_at", "received_at"),
+            Col("stripe_event_id", "stripe_event_id"),
+            Col("type", "event_type"),
+            Col("status", "status"),
+            Col("payment_id", "payment_id"),
+            Col("stripe_object_id", "stripe_object_id"),
+            Col("stripe_created_at", "stripe_created_at"),
+            Col("processed_at", "processed_at"),
+            Col("deliveries", "delivery_count"),
+            Col("processing_error", "processing_error"),
+        ],
+    )

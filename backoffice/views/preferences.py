@@ -13,7 +13,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
 from backoffice.views.common import HtmxHttpRequest, staff_user, staff_view
-from shop.timezones import site_zone_name, sorted_zone_names, validate_time_zone
+from shop.timezones import (
+    site_zone_name,
+    sorted_zone_names,
+    user_time_zone_set,
+    validate_time_zone,
+)
 
 FOREIGN_NEXT = "The page to go back to must be a page of this site."
 
@@ -73,8 +78,7 @@ def user_settings(request: HtmxHttpRequest) -> HttpResponse:
     if back_to is None:
         form.add_error(None, FOREIGN_NEXT)
         return _render(request, form, None, 400)
-    user.time_zone = form.cleaned_data["time_zone"]
-    user.save(update_fields=["time_zone"])
+    user_time_zone_set(user, form.cleaned_data["time_zone"])
     messages.success(request, f"Times are now shown in {user.time_zone or site_zone_name()}.")
     return HttpResponseRedirect(back_to)
 

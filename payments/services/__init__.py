@@ -28,11 +28,12 @@ Three rules hold throughout:
 
 from payments.services.approvals import refund_approve, refund_reject
 from payments.services.checkout import payment_intent_create
-from payments.services.common import idempotency_key
+from payments.services.common import idempotency_key, in_flight_window
 from payments.services.disputes import (
     Reviewed,
     dispute_accept,
     dispute_apply,
+    dispute_check_answerable,
     dispute_evidence_update,
     evidence_digest,
     refund_blocked_by_dispute,
@@ -68,7 +69,6 @@ from payments.services.reconcile import (
     payments_reconcile,
 )
 from payments.services.refunds import (
-    in_flight_window,
     refund_answer,
     refund_create,
     refund_settle,
@@ -110,6 +110,7 @@ __all__ = [
     "WebhookProcessingFailed",
     "dispute_accept",
     "dispute_apply",
+    "dispute_check_answerable",
     "dispute_evidence_update",
     "evidence_digest",
     "idempotency_key",

@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import connection
 
+from payments import stripe_client
 from payments.models import Payment
 from shop.models import Order
 
@@ -21,6 +22,13 @@ def idempotency_key(*parts: object) -> str:
     key = "-".join(str(part) for part in parts)
     prefix = settings.STRIPE_IDEMPOTENCY_PREFIX
     return f"{prefix}-{key}" if prefix else key
+
+
+def in_flight_window() -> timedelta:
+    """The longest a send can still be on its way to Stripe (every retry timing out), and a
+    margin: until then what it sent (a refund, a dispute answer) is left alone, since Stripe may
+    yet act on it."""
+    return timedelta(seconds=stripe_client.worst_case_seconds() + 5)
 
 
 def plain(obj: Any) -> dict[str, Any]:

@@ -21,7 +21,7 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -33,7 +33,13 @@ from audit.services import audit_record
 from payments import money, stripe_client
 from payments.models import Dispute, DisputeAnswer, Payment
 from payments.services import transitions
-from payments.services.common import from_timestamp, idempotency_key, lock_payment, plain
+from payments.services.common import (
+    from_timestamp,
+    idempotency_key,
+    in_flight_window,
+    lock_payment,
+    plain,
+)
 from payments.services.errors import (
     DisputeAnswerPending,
     DisputeNotAnswerable,
@@ -53,16 +59,19 @@ DISPUTE_EVENTS = {
 }
 
 
+def _id_of(value: Any) -> str:
+    """The id of an expandable field: the id itself, or the expanded object's."""
+    return str((value.get("id") if isinstance(value, Mapping) else value) or "")
+
+
 def dispute_payment_id(obj: Mapping[str, Any]) -> int | None:
     """Our payment a Stripe dispute is about: by its PaymentIntent, else by its charge."""
-    pi = obj.get("payment_intent")
-    pi_id = pi.get("id") if isinstance(pi, Mapping) else pi
+    pi_id = _id_of(obj.get("payment_intent"))
     if pi_id:
         found = Payment.objects.filter(stripe_payment_intent_id=pi_id).values_list("pk", flat=True)
         if (payment_id := found.first()) is not None:
             return payment_id
-    charge = obj.get("charge")
-    charge_id = charge.get("id") if isinstance(charge, Mapping) else charge
+    charge_id = _id_of(obj.get("charge"))
     if charge_id:
         return (
             Payment.objects.filter(stripe_charge_id=charge_id).values_list("pk", flat=True).first()
@@ -101,13 +110,11 @@ def dispute_apply(
         dispute.has_evidence = bool(details.get("has_evidence"))
         dispute.submission_count = int(details.get("submission_count") or 0)
         dispute.evidence = _text_evidence(facts.get("evidence") or {})
-        charge = facts.get("charge")
-        dispute.stripe_charge_id = str(
-            (charge.get("id") if isinstance(charge, Mapping) else charge) or ""
-        )
+        dispute.stripe_charge_id = _id_of(facts.get("charge"))
         dispute.stripe_created_at = from_timestamp(facts.get("created"))
         dispute.stripe_synced_at = observed_at
-    # Balance transactions are only ever added: the longer list is the newer one.
+    # Balance transactions are only ever added: the newest facts hold them all (and an older
+    # event's are taken only while none were known).
     if transactions and (newer or dispute.balance_net == 0):
         dispute.balance_currency = money.normalize_currency(str(transactions[0]["currency"]))
         dispute.balance_net = sum(
@@ -287,7 +294,7 @@ def _answer_claim(
             if (
                 sent_at is not None
                 and not answer.last_send_error
-                and (sent_at > timezone.now() - _in_flight())
+                and (sent_at > timezone.now() - in_flight_window())
             ):
                 raise DisputeAnswerPending(
                     f"This answer to dispute {dispute.stripe_dispute_id} is still on its way to "
@@ -300,7 +307,7 @@ def _answer_claim(
             answer.last_send_error = ""
             answer.save(update_fields=["sent_at", "last_send_error"])
             return answer
-        _check_answerable(dispute, reviewed)
+        dispute_check_answerable(dispute, reviewed)
         return DisputeAnswer.objects.create(
             dispute=dispute,
             action=action,
@@ -313,11 +320,9 @@ def _answer_claim(
         )
 
 
-def _in_flight() -> timedelta:
-    return timedelta(seconds=stripe_client.worst_case_seconds() + 5)
-
-
-def _check_answerable(dispute: Dispute, reviewed: Reviewed | None) -> None:
+def dispute_check_answerable(dispute: Dispute, reviewed: Reviewed | None = None) -> None:
+    """Refuse (`DisputeNotAnswerable`, `DisputeStale`) an answer Stripe would not take now, or
+    one reviewed before the dispute moved on."""
     if dispute.status not in Dispute.NEEDS_RESPONSE_STATUSES:
         raise DisputeNotAnswerable(
             f"Dispute {dispute.stripe_dispute_id} is {dispute.get_status_display().lower()}: "

@@ -42,7 +42,13 @@ from audit.services import audit_record
 from payments import money, stripe_client
 from payments.models import Payment, Refund
 from payments.services import transitions
-from payments.services.common import from_timestamp, idempotency_key, lock_payment, plain
+from payments.services.common import (
+    from_timestamp,
+    idempotency_key,
+    in_flight_window,
+    lock_payment,
+    plain,
+)
 from payments.services.disputes import refund_blocked_by_dispute
 from payments.services.errors import (
     RefundAmountInvalid,
@@ -66,12 +72,6 @@ _STRIPE_REASONS: dict[str, stripe_client.RefundReason] = {
     "duplicate": "duplicate",
     "fraudulent": "fraudulent",
 }
-
-
-def in_flight_window() -> timedelta:
-    """The longest a send can still be on its way to Stripe (every retry timing out), and a
-    margin: until then a refund is left alone, since Stripe may yet act on it."""
-    return timedelta(seconds=stripe_client.worst_case_seconds() + 5)
 
 
 # --- Asking for a refund ----------------------------------------------------------------------
