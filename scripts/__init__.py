@@ -1,0 +1,1 @@
+"""Helper programs: the demo launcher, the benchmark and its comparison points."""
