@@ -1,0 +1,107 @@
+"""The demo seeder writes exactly the rows it always wrote, on both databases; on PostgreSQL it
+streams them in with COPY and leaves the schema exactly as the migrations made it."""
+
+from datetime import UTC, datetime
+
+import pytest
+from django.db import IntegrityError, connection
+
+from payments import demo_data
+from payments.models import Payment, Refund, StripeWebhookEvent
+from shop.models import CustomUser, Order
+from tests.payments.seed_digest import digest
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+# The digests of what the seeder wrote before it learned COPY (bulk_create in batches, the same
+# on SQLite and PostgreSQL), for the default demo's 240 payments and for 3,000.
+DIGEST_240 = "6a97823ffe4e45e21b95136b6c877523f4b42204f596359d1f32547f5b2c69ad"
+DIGEST_3000 = "eefde9d0bfed66eedd2d86e8b56c4d73f28a0744dfa5ab64fa1848f4406ac677"
+SEEDED_TABLES = ["shop_order", "payments_payment", "payments_refund", "payments_stripewebhookevent"]
+
+
+def customers_for(payments: int) -> list[CustomUser]:
+    demo_data.ensure_users()
+    return demo_data.extra_customers(demo_data.extra_customer_count(payments))
+
+
+def schema() -> dict[str, list]:
+    """The seeded tables' indexes and constraints, by name and definition."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tablename, indexname, indexdef FROM pg_indexes "
+            "WHERE tablename = ANY(%s) ORDER BY 1, 2",
+            [SEEDED_TABLES],
+        )
+        indexes = cursor.fetchall()
+        cursor.execute(
+            "SELECT conrelid::regclass::text, conname, contype, pg_get_constraintdef(oid), "
+            "condeferrable, condeferred, convalidated FROM pg_constraint "
+            "WHERE conrelid::regclass::text = ANY(%s) ORDER BY 1, 2",
+            [SEEDED_TABLES],
+        )
+        constraints = cursor.fetchall()
+    return {"indexes": indexes, "constraints": constraints}
+
+
+def test_the_default_demo_is_the_same_data_as_before():
+    added = demo_data.seed_payments(240, customers_for(240), now=NOW)
+    assert added == 240
+    assert digest(NOW) == DIGEST_240
+
+
+def test_a_larger_seed_is_the_same_data_as_before():
+    demo_data.seed_payments(3000, customers_for(3000), now=NOW)
+    assert digest(NOW) == DIGEST_3000
+    assert Refund.objects.count() > 300
+    assert StripeWebhookEvent.objects.filter(status="failed").exists()
+
+
+def test_growing_in_two_steps_adds_the_same_rows_as_one_step():
+    customers = customers_for(3000)
+    assert demo_data.seed_payments(1000, customers, now=NOW) == 1000
+    assert demo_data.seed_payments(3000, customers, now=NOW) == 2000
+    assert demo_data.seed_payments(3000, customers, now=NOW) == 0
+    assert digest(NOW) == DIGEST_3000
+
+
+@pytest.mark.postgres
+def test_after_a_copy_seed_the_schema_is_exactly_what_migrate_made():
+    migrated = schema()
+    assert any(
+        "gin_trgm_ops" not in d and "varchar_pattern_ops" in d for _, _, d in migrated["indexes"]
+    )  # the search indexes are among them
+    assert not Payment.objects.exists()  # empty tables: their indexes are built after the load
+    demo_data.seed_payments(500, customers_for(500), now=NOW)
+    assert schema() == migrated
+    with connection.cursor() as cursor:
+        for model in (Order, Payment, Refund, StripeWebhookEvent):
+            table = model._meta.db_table
+            cursor.execute(
+                f"SELECT (SELECT max(id) FROM {table}), "  # noqa: S608 (our table names)
+                f"(SELECT last_value FROM {table}_id_seq)"
+            )
+            max_id, last_value = cursor.fetchone()
+            assert last_value >= max_id, table
+    # The sequences really are past the seeded ids: the app's next order and payment fit.
+    order = Order.objects.create(user=CustomUser.objects.get(username="alice"), total=1)
+    assert order.pk > Order.objects.exclude(pk=order.pk).order_by("-pk").first().pk
+
+
+@pytest.mark.postgres
+def test_a_failed_copy_seed_leaves_schema_and_rows_as_they_were():
+    migrated = schema()
+    ghost = CustomUser(pk=10**9, username="ghost")  # never saved: the foreign keys refuse it
+    with pytest.raises(IntegrityError):
+        demo_data.seed_payments(300, [*customers_for(300), ghost], now=NOW)
+    assert schema() == migrated
+    assert not Payment.objects.exists()
+    assert not Order.objects.exists()
+    assert not StripeWebhookEvent.objects.exists()
+
+
+def test_the_seeded_orders_and_payments_point_at_each_other():
+    demo_data.seed_payments(100, customers_for(100), now=NOW)
+    for payment in Payment.objects.select_related("order"):
+        assert payment.order.current_payment_id == payment.pk
