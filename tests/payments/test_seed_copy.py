@@ -105,3 +105,25 @@ def test_the_seeded_orders_and_payments_point_at_each_other():
     demo_data.seed_payments(100, customers_for(100), now=NOW)
     for payment in Payment.objects.select_related("order"):
         assert payment.order.current_payment_id == payment.pk
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_seeders_at_once_add_the_payments_once():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections
+
+    customers = customers_for(400)
+
+    def seed() -> int:
+        try:
+            return demo_data.seed_payments(400, customers, now=NOW)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(2) as pool:
+        added = sorted(pool.map(lambda _: seed(), range(2)))
+    assert added == [0, 400]  # the second waited for the first's lock, then found its rows
+    assert Payment.objects.count() == Order.objects.count() == 400
+    assert StripeWebhookEvent.objects.filter(stripe_event_id__endswith="_0").count() == 400
