@@ -108,7 +108,7 @@ def test_the_seeded_orders_and_payments_point_at_each_other():
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_seeders_at_once_add_the_payments_once():
     from concurrent.futures import ThreadPoolExecutor
 
