@@ -23,6 +23,7 @@ import psycopg
 from django.db import connection
 from psycopg import sql
 
+from payments.models import Payment, Refund, StripeWebhookEvent
 from scripts.bench.common import (
     BASE_DIR,
     database_url,
@@ -32,8 +33,18 @@ from scripts.bench.common import (
     require_postgres,
     series,
 )
+from shop.models import CustomUser, Order
 
 CHUNK = 1 << 20
+# What seed_demo writes, in an order that needs no deferred check but the orders' current payment.
+SEEDED_TABLES = [
+    CustomUser._meta.db_table,
+    CustomUser.groups.through._meta.db_table,
+    Order._meta.db_table,
+    Payment._meta.db_table,
+    Refund._meta.db_table,
+    StripeWebhookEvent._meta.db_table,
+]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -148,20 +159,11 @@ class _Scratch:
         return elapsed
 
     def dump(self) -> None:
-        """Every table seed_demo filled (empty in the template), in binary, to a file each."""
-        with psycopg.connect(self.url(self.template)) as conn:
-            tables = [
-                str(row[0])
-                for row in conn.execute(
-                    "SELECT relname FROM pg_class WHERE relkind = 'r' "
-                    "AND relnamespace = 'public'::regnamespace ORDER BY oid"
-                )
-            ]
-            filled_by_migrate = {t for t in tables if _has_rows(conn, t)}
+        """The rows seed_demo wrote, a binary file per table. Only the tables it writes itself:
+        a table kept by triggers (a summary) is filled by the same triggers when the COPY
+        loads these, as it was when seed_demo wrote them."""
         with psycopg.connect(self.url(self.ours)) as conn, conn.cursor() as cursor:
-            for table in tables:
-                if table in filled_by_migrate or not _has_rows(conn, table):
-                    continue
+            for table in SEEDED_TABLES:
                 path = self.dump_dir / f"{table}.bin"
                 statement = sql.SQL("COPY {} TO STDOUT (FORMAT BINARY)").format(
                     sql.Identifier(table)
@@ -194,9 +196,3 @@ class _Scratch:
             *(f'DROP DATABASE IF EXISTS "{n}"' for n in (self.ours, self.theirs, self.template))
         )
         shutil.rmtree(self.dump_dir, ignore_errors=True)
-
-
-def _has_rows(conn: psycopg.Connection, table: str) -> bool:
-    statement = sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(sql.Identifier(table))
-    row = conn.execute(statement).fetchone()
-    return bool(row and row[0])
