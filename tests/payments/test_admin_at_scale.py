@@ -146,3 +146,15 @@ def test_a_long_list_pages_on_an_estimate_not_a_count(admin_client):
     assert response.context["cl"].result_count >= 4
     assert len(response.context["cl"].result_list) == 5
     assert Payment.objects.count() == 5
+
+
+def test_a_sorted_column_is_ordered_by_itself_and_the_id_only(admin_client):
+    small, large = (factories.payment(factories.order(total=t)) for t in ("5.00", "50.00"))
+    response, queries = _changelist(admin_client, "payments_payment", o="-4")
+    assert list(response.context["cl"].result_list) == [large, small]
+    listing = [q for q in queries if q.startswith('SELECT "PAYMENTS_PAYMENT"."ID"')]
+    assert listing and all(
+        q.endswith('ORDER BY "PAYMENTS_PAYMENT"."AMOUNT" DESC, "PAYMENTS_PAYMENT"."ID" DESC')
+        or 'ORDER BY "PAYMENTS_PAYMENT"."AMOUNT" DESC, "PAYMENTS_PAYMENT"."ID" DESC LIMIT' in q
+        for q in listing
+    ), listing
