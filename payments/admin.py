@@ -259,7 +259,9 @@ class StripeWebhookEventAdmin(ReadOnlyAdmin):
         "received_at",
         "payment",
     ]
-    list_filter = ["status", "processed", EventTypeFilter, "received_at"]
+    # No "processed" filter: it has no index (not processed = status pending or failed, which
+    # the status filter finds through its own).
+    list_filter = ["status", EventTypeFilter, "received_at"]
     list_select_related = ["payment"]
     search_fields = ["stripe_event_id"]  # shows the box; get_search_results searches
     search_help_text = "Event id (evt_…) or the id of its object (pi_…, ch_…, re_…), or their start"
