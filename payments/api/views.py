@@ -116,7 +116,15 @@ ERRORS = {
     list=extend_schema(
         description="Payments, newest first (`created_at`, then `id`): every payment for staff "
         "who may view payments, else your own. Paged by cursor: follow `next` (older) and "
-        "`previous` (newer); there is no count and no page number."
+        "`previous` (newer); there is no count and no page number.",
+        responses={
+            200: s.PaymentSerializer(many=True),
+            401: ERRORS[401],
+            400: OpenApiResponse(
+                description="Invalid input: `fields` names each problem (a `cursor` this list "
+                "did not issue, a `page`, a `per_page` out of bounds, a bad filter)."
+            ),
+        },
     )
 )
 class PaymentViewSet(viewsets.ReadOnlyModelViewSet):

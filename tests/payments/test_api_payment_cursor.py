@@ -165,3 +165,9 @@ def test_the_schema_documents_the_cursor_and_the_page_shape(client):
     page = schema["components"]["schemas"][ref.rsplit("/", 1)[1]]
     assert sorted(page["properties"]) == ["next", "previous", "results"]
     assert page["properties"]["results"]["items"] == {"$ref": "#/components/schemas/Payment"}
+
+
+def test_the_schema_says_a_bad_cursor_is_a_400(client):
+    operation = client.get("/api/schema/?format=json").json()["paths"][URL]["get"]
+    assert "cursor" in operation["responses"]["400"]["description"]
+    assert "cursor" in operation["description"] and "no count" in operation["description"]
