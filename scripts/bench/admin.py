@@ -45,6 +45,20 @@ def questions(payment: Payment) -> list[tuple[str, dict[str, str], dict[str, str
     ]
 
 
+# The admin's other lists beside the back-office's equivalent (orders, users and tokens have
+# none: beside the back-office's payment list, the busiest list there is).
+OTHER_LISTS = [
+    ("refunds", "/backoffice/refunds/", "/admin/payments/refund/"),
+    ("webhook events", "/backoffice/webhooks/", "/admin/payments/stripewebhookevent/"),
+    ("disputes", "/backoffice/disputes/", "/admin/payments/dispute/"),
+    ("audit trail", "/backoffice/audit/", "/admin/audit/auditentry/"),
+    ("webhook refusals", "/backoffice/webhooks/", "/admin/payments/stripewebhookrefusal/"),
+    ("orders", "/backoffice/payments/", "/admin/shop/order/"),
+    ("users", "/backoffice/payments/", "/admin/shop/customuser/"),
+    ("API tokens", "/backoffice/payments/", "/admin/authtoken/tokenproxy/"),
+]
+
+
 class Browser:
     """One keep-alive connection with the session's cookies, as a logged-in browser."""
 
@@ -138,6 +152,22 @@ def run(args: argparse.Namespace) -> None:
                 f"{common.median(st):>7.0f} {common.median(admin_ratios):>8.2f}x "
                 f"{common.median(stock_ratios):>8.2f}x  "
                 f"{common.series(admin_ratios, '.2f')}; {common.series(stock_ratios, '.1f')}",
+                flush=True,
+            )
+        print(f"\n{'other admin lists':<30} {'back-office':>11} {'admin':>7} {'admin/bo':>9}")
+        for what, backoffice_url, admin_url in OTHER_LISTS:
+            urls = {"back-office": backoffice_url, "admin": admin_url}
+            for url in urls.values():
+                browser.timed(url)
+            times = common.interleaved(
+                {name: partial(browser.timed, url) for name, url in urls.items()},
+                args.admin_rounds,
+            )
+            admin_ratios = common.ratios(times["admin"], times["back-office"])
+            print(
+                f"{what:<30} {common.median(times['back-office']):>11.0f} "
+                f"{common.median(times['admin']):>7.0f} {common.median(admin_ratios):>8.2f}x  "
+                f"{common.series(admin_ratios, '.2f')}",
                 flush=True,
             )
     finally:
