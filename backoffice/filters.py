@@ -219,13 +219,7 @@ class WebhookEventFilter(django_filters.FilterSet):
         return queryset
 
     def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        """The start of an event's id (evt_…), or of the id of the object it carries."""
-        term = value.strip()
-        if not term:
-            return queryset
-        if term.startswith("evt_"):
-            return queryset.filter(stripe_event_id__startswith=term)
-        return queryset.filter(stripe_object_id__startswith=term)
+        return selectors.webhook_event_search(queryset, value)
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         data = self.form.cleaned_data

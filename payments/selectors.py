@@ -75,10 +75,15 @@ def payment_search(queryset: QuerySet[Payment], term: str) -> QuerySet[Payment]:
     if term.startswith(("re_", "pyr_")):
         refunds = Refund.objects.filter(stripe_refund_id__startswith=term).values("payment_id")
         return queryset.filter(pk__in=refunds)
-    customers = CustomUser.objects.filter(
+    return queryset.filter(user_id__in=customers_matching(term).values("pk"))
+
+
+def customers_matching(term: str) -> QuerySet[CustomUser]:
+    """Customers whose email or name contains the term, any case (trigram indexes on
+    PostgreSQL, migration 0015): the payments search's last resort, and the admin's."""
+    return CustomUser.objects.filter(
         Q(email__icontains=term) | Q(first_name__icontains=term) | Q(last_name__icontains=term)
-    ).values("pk")
-    return queryset.filter(user_id__in=customers)
+    )
 
 
 def payment_detail(*, payment_id: int) -> Payment:
@@ -133,6 +138,19 @@ def refund_list() -> QuerySet[Refund]:
 def webhook_event_list() -> QuerySet[StripeWebhookEvent]:
     """Events for the list page: everything but the payload."""
     return StripeWebhookEvent.objects.defer("data").order_by("-received_at", "-id")
+
+
+def webhook_event_search(
+    queryset: QuerySet[StripeWebhookEvent], term: str
+) -> QuerySet[StripeWebhookEvent]:
+    """The start of an event's id (evt_…), or of the id of the object it carries (prefix
+    indexes, migration 0015)."""
+    term = term.strip()
+    if not term:
+        return queryset
+    if term.startswith("evt_"):
+        return queryset.filter(stripe_event_id__startswith=term)
+    return queryset.filter(stripe_object_id__startswith=term)
 
 
 def webhook_refusals_recent(*, days: int = 7, limit: int = 5) -> list[StripeWebhookRefusal]:
@@ -406,6 +424,16 @@ def list_summary(
         {r[currency_field]: r["refunded"] for r in rows if r["refunded"]} if refunded_field else {}
     )
     return ListSummary(count=capped, exact=True, estimated=False, totals=totals, refunded=refunded)
+
+
+def count_or_estimate(queryset: QuerySet) -> int:
+    """How many rows a list has, for paging (the admin's) without a full-table COUNT(*):
+    counted up to SUMMARY_CAP (+1), beyond it the planner's estimate on PostgreSQL."""
+    unordered = queryset.order_by()
+    capped = unordered.values("pk")[: SUMMARY_CAP + 1].count()
+    if capped <= SUMMARY_CAP:
+        return capped
+    return max(_planner_estimate(unordered) or 0, capped)
 
 
 def _planner_estimate(queryset: QuerySet) -> int | None:

@@ -34,6 +34,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from config.client_ip import lockout_response
 from payments import selectors, services
 from payments.api import serializers as s
+from payments.api.pagination import NewestFirstCursorPagination
 from payments.models import Payment, Refund
 from shop.models import CustomUser
 
@@ -111,9 +112,27 @@ ERRORS = {
 }
 
 
+@extend_schema_view(
+    list=extend_schema(
+        description="Payments, newest first (`created_at`, then `id`): every payment for staff "
+        "who may view payments, else your own. Paged by cursor: follow `next` (older) and "
+        "`previous` (newer); there is no count and no page number.",
+        responses={
+            200: s.PaymentSerializer(many=True),
+            401: ERRORS[401],
+            400: OpenApiResponse(
+                description="Invalid input: `fields` names each problem (a `cursor` this list "
+                "did not issue, a `page`, a `per_page` out of bounds, a bad filter)."
+            ),
+        },
+    )
+)
 class PaymentViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Payment.objects.none()  # per request: get_queryset
     serializer_class = s.PaymentSerializer
+    # Staff page through a million rows: keyset paging costs the same at any depth, and counts
+    # nothing. A customer's list has the same rows in the same order, paged the same way.
+    pagination_class = NewestFirstCursorPagination
     throttle_scope: str | None = None  # set per action (confirm, status)
     filterset_class = PaymentFilter
     lookup_value_regex = r"\d+"
