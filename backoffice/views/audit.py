@@ -37,6 +37,22 @@ def audit_list(request: HtmxHttpRequest) -> HttpResponse:
     )
 
 
+AUDIT_COLUMNS = [
+    Col("entry_id", "id"),
+    Col("at", "at"),
+    Col("who", "actor_label"),
+    Col("user_id", "actor_id"),
+    Col("address", "ip_address"),
+    Col("action", "action"),
+    Col("object_type", "object_type"),
+    Col("object_id", "object_id"),
+    Col("payment_id", "payment_id"),
+    Col("summary", "summary"),
+    Col("before", "before"),
+    Col("after", "after"),
+]
+
+
 @require_safe
 @staff_view(AUDIT_PERM)
 def audit_csv(request: HtmxHttpRequest) -> HttpResponseBase:
@@ -45,18 +61,5 @@ def audit_csv(request: HtmxHttpRequest) -> HttpResponseBase:
         filename="audit",
         filterset=_filter(request),
         table_class=AuditTable,
-        columns=[
-            Col("entry_id", "id"),
-            Col("at", "at"),
-            Col("who", "actor_label"),
-            Col("user_id", "actor_id"),
-            Col("address", "ip_address"),
-            Col("action", "action"),
-            Col("object_type", "object_type"),
-            Col("object_id", "object_id"),
-            Col("payment_id", "payment_id"),
-            Col("summary", "summary"),
-            Col("before", "before"),
-            Col("after", "after"),
-        ],
+        columns=AUDIT_COLUMNS,
     )

@@ -63,6 +63,25 @@ def dispute_list(request: HtmxHttpRequest) -> HttpResponse:
     )
 
 
+DISPUTE_COLUMNS = [
+    Col("dispute_id", "stripe_dispute_id"),
+    Col("payment_id", "payment_id"),
+    Col("customer_email", "payment__user__email"),
+    Col("amount", "amount", currency_field="currency"),
+    Col("currency", "currency"),
+    Col("reason", "reason"),
+    Col("status", "status"),
+    Col("evidence_due_by", "evidence_due_by"),
+    Col("charge_refundable", "is_charge_refundable"),
+    Col("funds_withdrawn", "funds_withdrawn"),
+    Col("funds_reinstated", "funds_reinstated"),
+    Col("balance_net", "balance_net", currency_field="balance_currency"),
+    Col("balance_currency", "balance_currency"),
+    Col("charge_id", "stripe_charge_id"),
+    Col("created_at", "stripe_created_at"),
+]
+
+
 @require_safe
 @staff_view(VIEW_DISPUTE)
 def dispute_csv(request: HtmxHttpRequest) -> HttpResponseBase:
@@ -71,23 +90,7 @@ def dispute_csv(request: HtmxHttpRequest) -> HttpResponseBase:
         filename="disputes",
         filterset=DisputeFilter(request.GET, queryset=selectors.dispute_list()),
         table_class=DisputeTable,
-        columns=[
-            Col("dispute_id", "stripe_dispute_id"),
-            Col("payment_id", "payment_id"),
-            Col("customer_email", "payment__user__email"),
-            Col("amount", "amount", currency_field="currency"),
-            Col("currency", "currency"),
-            Col("reason", "reason"),
-            Col("status", "status"),
-            Col("evidence_due_by", "evidence_due_by"),
-            Col("charge_refundable", "is_charge_refundable"),
-            Col("funds_withdrawn", "funds_withdrawn"),
-            Col("funds_reinstated", "funds_reinstated"),
-            Col("balance_net", "balance_net", currency_field="balance_currency"),
-            Col("balance_currency", "balance_currency"),
-            Col("charge_id", "stripe_charge_id"),
-            Col("created_at", "stripe_created_at"),
-        ],
+        columns=DISPUTE_COLUMNS,
     )
 
 

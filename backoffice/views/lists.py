@@ -72,6 +72,24 @@ def webhook_event_list(request: HtmxHttpRequest) -> HttpResponse:
     )
 
 
+PAYMENT_COLUMNS = [
+    Col("payment_id", "id"),
+    Col("created_at", "created_at"),
+    Col("order_id", "order_id"),
+    Col("customer_email", "user__email"),
+    Col("amount", "amount", currency_field="currency"),
+    Col("currency", "currency"),
+    Col("amount_refunded", "amount_refunded", currency_field="currency"),
+    Col("status", "status"),
+    Col("method", "payment_method"),
+    Col("card_brand", "card_brand"),
+    Col("card_last4", "card_last4"),
+    Col("payment_intent_id", "stripe_payment_intent_id"),
+    Col("charge_id", "stripe_charge_id"),
+    Col("dispute_status", "dispute_status"),
+]
+
+
 @require_safe
 @staff_view()
 def payment_csv(request: HtmxHttpRequest) -> HttpResponseBase:
@@ -80,23 +98,23 @@ def payment_csv(request: HtmxHttpRequest) -> HttpResponseBase:
         filename="payments",
         filterset=PaymentFilter(request.GET, queryset=selectors.payment_list()),
         table_class=PaymentTable,
-        columns=[
-            Col("payment_id", "id"),
-            Col("created_at", "created_at"),
-            Col("order_id", "order_id"),
-            Col("customer_email", "user__email"),
-            Col("amount", "amount", currency_field="currency"),
-            Col("currency", "currency"),
-            Col("amount_refunded", "amount_refunded", currency_field="currency"),
-            Col("status", "status"),
-            Col("method", "payment_method"),
-            Col("card_brand", "card_brand"),
-            Col("card_last4", "card_last4"),
-            Col("payment_intent_id", "stripe_payment_intent_id"),
-            Col("charge_id", "stripe_charge_id"),
-            Col("dispute_status", "dispute_status"),
-        ],
+        columns=PAYMENT_COLUMNS,
     )
+
+
+REFUND_COLUMNS = [
+    Col("refund_id", "id"),
+    Col("created_at", "created_at"),
+    Col("payment_id", "payment_id"),
+    Col("amount", "amount", currency_field="payment__currency"),
+    Col("currency", "payment__currency"),
+    Col("status", "status"),
+    Col("reason", "reason"),
+    Col("created_by", "created_by__username"),
+    Col("note", "description"),
+    Col("failure_reason", "failure_reason"),
+    Col("stripe_refund_id", "stripe_refund_id"),
+]
 
 
 @require_safe
@@ -107,20 +125,23 @@ def refund_csv(request: HtmxHttpRequest) -> HttpResponseBase:
         filename="refunds",
         filterset=RefundFilter(request.GET, queryset=selectors.refund_list(), request=request),
         table_class=RefundTable,
-        columns=[
-            Col("refund_id", "id"),
-            Col("created_at", "created_at"),
-            Col("payment_id", "payment_id"),
-            Col("amount", "amount", currency_field="payment__currency"),
-            Col("currency", "payment__currency"),
-            Col("status", "status"),
-            Col("reason", "reason"),
-            Col("created_by", "created_by__username"),
-            Col("note", "description"),
-            Col("failure_reason", "failure_reason"),
-            Col("stripe_refund_id", "stripe_refund_id"),
-        ],
+        columns=REFUND_COLUMNS,
     )
+
+
+WEBHOOK_EVENT_COLUMNS = [
+    Col("event_id", "id"),
+    Col("received_at", "received_at"),
+    Col("stripe_event_id", "stripe_event_id"),
+    Col("type", "event_type"),
+    Col("status", "status"),
+    Col("payment_id", "payment_id"),
+    Col("stripe_object_id", "stripe_object_id"),
+    Col("stripe_created_at", "stripe_created_at"),
+    Col("processed_at", "processed_at"),
+    Col("deliveries", "delivery_count"),
+    Col("processing_error", "processing_error"),
+]
 
 
 @require_safe
@@ -132,17 +153,5 @@ def webhook_event_csv(request: HtmxHttpRequest) -> HttpResponseBase:
         filename="webhook-events",
         filterset=WebhookEventFilter(request.GET, queryset=selectors.webhook_event_list()),
         table_class=WebhookEventTable,
-        columns=[
-            Col("event_id", "id"),
-            Col("received_at", "received_at"),
-            Col("stripe_event_id", "stripe_event_id"),
-            Col("type", "event_type"),
-            Col("status", "status"),
-            Col("payment_id", "payment_id"),
-            Col("stripe_object_id", "stripe_object_id"),
-            Col("stripe_created_at", "stripe_created_at"),
-            Col("processed_at", "processed_at"),
-            Col("deliveries", "delivery_count"),
-            Col("processing_error", "processing_error"),
-        ],
+        columns=WEBHOOK_EVENT_COLUMNS,
     )
