@@ -129,6 +129,16 @@ def copy_sql(
 ) -> tuple[str, list[Any]] | None:
     """`COPY (<the queryset's rows, formatted>) TO STDOUT` and its parameters, or None when
     this export needs the Python path (not PostgreSQL, a DISTINCT query, a JSON column)."""
+    select = formatted_select(queryset, columns, zone)
+    if select is None:
+        return None
+    return f"COPY ({select[0]}) TO STDOUT WITH (FORMAT csv)", select[1]
+
+
+def formatted_select(
+    queryset: QuerySet, columns: Sequence[CsvColumn], zone: dt.tzinfo
+) -> tuple[str, list[Any]] | None:
+    """The SELECT of the export's cells, formatted (what COPY writes out), or None."""
     if connection.vendor != "postgresql" or queryset.query.distinct:
         return None
     zone_name = getattr(zone, "key", None) or str(zone)
@@ -139,7 +149,7 @@ def copy_sql(
             return None
         cells[f"csv_{i}"] = cell
     sql, params = queryset.annotate(**cells).values(*cells).query.sql_with_params()
-    return f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", list(params)
+    return sql, list(params)
 
 
 def copy_stream(sql: str, params: Sequence[Any]) -> Iterator[bytes]:

@@ -14,11 +14,11 @@ from backoffice.tables import AuditTable
 from backoffice.views.common import (
     AUDIT_PERM,
     HtmxHttpRequest,
-    csv_export,
     list_page,
     staff_view,
 )
 from backoffice.views.common import CsvColumn as Col
+from backoffice.views.exports import CsvExportSpec, csv_export
 
 
 def _filter(request: HtmxHttpRequest) -> AuditFilter:
@@ -51,15 +51,19 @@ AUDIT_COLUMNS = [
     Col("before", "before"),
     Col("after", "after"),
 ]
+AUDIT_EXPORT = CsvExportSpec(
+    kind="audit",
+    filename="audit",
+    filterset=lambda data, request: AuditFilter(
+        data, queryset=selectors.audit_entry_list(), request=request
+    ),
+    table_class=AuditTable,
+    columns=AUDIT_COLUMNS,
+    perms=(AUDIT_PERM,),
+)
 
 
 @require_safe
 @staff_view(AUDIT_PERM)
 def audit_csv(request: HtmxHttpRequest) -> HttpResponseBase:
-    return csv_export(
-        request,
-        filename="audit",
-        filterset=_filter(request),
-        table_class=AuditTable,
-        columns=AUDIT_COLUMNS,
-    )
+    return csv_export(request, AUDIT_EXPORT)

@@ -26,10 +26,8 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
-    HttpResponseBadRequest,
     StreamingHttpResponse,
 )
-from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
 from django_filters import FilterSet
@@ -184,9 +182,9 @@ def csv_attachment(filename: str, chunks: Iterable[str | bytes]) -> StreamingHtt
     return response
 
 
-def ordered(table_class: type[Table], queryset: QuerySet, request: HttpRequest) -> QuerySet:
+def ordered(table_class: type[Table], queryset: QuerySet, sort: str | None) -> QuerySet:
     """The queryset in the order the table shows it (same `sort` parameter, same tie-breakers)."""
-    table = table_class(queryset, order_by=request.GET.get("sort") or None)
+    table = table_class(queryset, order_by=sort or None)
     return table.data.data
 
 
@@ -198,25 +196,6 @@ class CsvColumn:
     header: str
     field: str
     currency_field: str | None = None
-
-
-def csv_export(
-    request: HttpRequest,
-    *,
-    filename: str,
-    filterset: FilterSet,
-    table_class: type[Table],
-    columns: Sequence[CsvColumn],
-) -> HttpResponseBase:
-    """A list's rows as CSV, streamed, in the order its table shows them: the one export every
-    list uses. Times are ISO 8601 in the viewer's zone with the offset, amounts exact in their
-    currency, yes/no for flags, JSON for structured values, '' for none. A filter that does not
-    validate is a 400 with its errors."""
-    if not filterset.is_valid():
-        return HttpResponseBadRequest(f"Invalid filter: {filterset.errors.as_text()}")
-    queryset = ordered(table_class, filterset.qs, request)
-    zone = timezone.get_current_timezone()  # read now: the rows are written after the request
-    return csv_attachment(filename, csv_chunks(queryset, columns, zone))
 
 
 def csv_chunks(

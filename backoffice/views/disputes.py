@@ -32,11 +32,11 @@ from backoffice.tables import DisputeTable
 from backoffice.views.common import CsvColumn as Col
 from backoffice.views.common import (
     HtmxHttpRequest,
-    csv_export,
     list_page,
     staff_user,
     staff_view,
 )
+from backoffice.views.exports import CsvExportSpec, csv_export
 from payments import selectors, services
 from payments.models import Dispute
 
@@ -80,18 +80,20 @@ DISPUTE_COLUMNS = [
     Col("charge_id", "stripe_charge_id"),
     Col("created_at", "stripe_created_at"),
 ]
+DISPUTE_EXPORT = CsvExportSpec(
+    kind="disputes",
+    filename="disputes",
+    filterset=lambda data, request: DisputeFilter(data, queryset=selectors.dispute_list()),
+    table_class=DisputeTable,
+    columns=DISPUTE_COLUMNS,
+    perms=(VIEW_DISPUTE,),
+)
 
 
 @require_safe
 @staff_view(VIEW_DISPUTE)
 def dispute_csv(request: HtmxHttpRequest) -> HttpResponseBase:
-    return csv_export(
-        request,
-        filename="disputes",
-        filterset=DisputeFilter(request.GET, queryset=selectors.dispute_list()),
-        table_class=DisputeTable,
-        columns=DISPUTE_COLUMNS,
-    )
+    return csv_export(request, DISPUTE_EXPORT)
 
 
 def _timeline(dispute: Dispute) -> list[tuple[str, Any, Any]]:

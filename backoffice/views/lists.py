@@ -19,10 +19,10 @@ from backoffice.tables import PaymentTable, RefundTable, WebhookEventTable
 from backoffice.views.common import CsvColumn as Col
 from backoffice.views.common import (
     HtmxHttpRequest,
-    csv_export,
     list_page,
     staff_view,
 )
+from backoffice.views.exports import CsvExportSpec, csv_export
 from payments import selectors
 
 
@@ -88,18 +88,20 @@ PAYMENT_COLUMNS = [
     Col("charge_id", "stripe_charge_id"),
     Col("dispute_status", "dispute_status"),
 ]
+PAYMENT_EXPORT = CsvExportSpec(
+    kind="payments",
+    filename="payments",
+    filterset=lambda data, request: PaymentFilter(data, queryset=selectors.payment_list()),
+    table_class=PaymentTable,
+    columns=PAYMENT_COLUMNS,
+    perms=(),
+)
 
 
 @require_safe
 @staff_view()
 def payment_csv(request: HtmxHttpRequest) -> HttpResponseBase:
-    return csv_export(
-        request,
-        filename="payments",
-        filterset=PaymentFilter(request.GET, queryset=selectors.payment_list()),
-        table_class=PaymentTable,
-        columns=PAYMENT_COLUMNS,
-    )
+    return csv_export(request, PAYMENT_EXPORT)
 
 
 REFUND_COLUMNS = [
@@ -115,18 +117,22 @@ REFUND_COLUMNS = [
     Col("failure_reason", "failure_reason"),
     Col("stripe_refund_id", "stripe_refund_id"),
 ]
+REFUND_EXPORT = CsvExportSpec(
+    kind="refunds",
+    filename="refunds",
+    filterset=lambda data, request: RefundFilter(
+        data, queryset=selectors.refund_list(), request=request
+    ),
+    table_class=RefundTable,
+    columns=REFUND_COLUMNS,
+    perms=("payments.view_refund",),
+)
 
 
 @require_safe
 @staff_view("payments.view_refund")
 def refund_csv(request: HtmxHttpRequest) -> HttpResponseBase:
-    return csv_export(
-        request,
-        filename="refunds",
-        filterset=RefundFilter(request.GET, queryset=selectors.refund_list(), request=request),
-        table_class=RefundTable,
-        columns=REFUND_COLUMNS,
-    )
+    return csv_export(request, REFUND_EXPORT)
 
 
 WEBHOOK_EVENT_COLUMNS = [
@@ -142,16 +148,20 @@ WEBHOOK_EVENT_COLUMNS = [
     Col("deliveries", "delivery_count"),
     Col("processing_error", "processing_error"),
 ]
+WEBHOOK_EVENT_EXPORT = CsvExportSpec(
+    kind="webhook-events",
+    filename="webhook-events",
+    filterset=lambda data, request: WebhookEventFilter(
+        data, queryset=selectors.webhook_event_list()
+    ),
+    table_class=WebhookEventTable,
+    columns=WEBHOOK_EVENT_COLUMNS,
+    perms=("payments.view_stripewebhookevent",),
+)
 
 
 @require_safe
 @staff_view("payments.view_stripewebhookevent")
 def webhook_event_csv(request: HtmxHttpRequest) -> HttpResponseBase:
     """The events the list shows (ignored ones only when asked for), without payloads."""
-    return csv_export(
-        request,
-        filename="webhook-events",
-        filterset=WebhookEventFilter(request.GET, queryset=selectors.webhook_event_list()),
-        table_class=WebhookEventTable,
-        columns=WEBHOOK_EVENT_COLUMNS,
-    )
+    return csv_export(request, WEBHOOK_EVENT_EXPORT)
