@@ -17,10 +17,12 @@ import datetime as dt
 import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.decorators import login_required, permission_required
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.http import (
     Http404,
@@ -219,8 +221,12 @@ def csv_python(queryset: QuerySet, columns: Sequence[CsvColumn], zone: dt.tzinfo
     rows = queryset.values(*fields)
 
     def out() -> Iterator[list[Any]]:
-        for row in rows.iterator(chunk_size=2000):
-            yield [_export_value(column, row, zone) for column in columns]
+        # On PostgreSQL in a transaction, so the server-side cursor is read as it goes, not a
+        # WITH HOLD one that materialises every row first (SQLite's would take the write lock).
+        reading = transaction.atomic() if connection.vendor == "postgresql" else nullcontext()
+        with reading:
+            for row in rows.iterator(chunk_size=2000):
+                yield [_export_value(column, row, zone) for column in columns]
 
     return csv_lines([c.header for c in columns], out())
 
