@@ -9,6 +9,7 @@ import datetime as dt
 import io
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -190,3 +191,17 @@ def test_an_export_whose_worker_died_is_failed_by_the_scheduled_job(finance: Cli
     assert CsvExport.objects.get(id=fresh.id).status == CsvExport.Status.RUNNING
     page = finance.get(reverse("backoffice:csv_export", args=[lost.id]))
     assert b"could not be prepared" in page.content
+
+
+def test_the_command_expires_them_without_a_worker(finance_user, settings):
+    _payments(4)
+    export = CsvExport.objects.create(user=finance_user, kind="payments")
+    exports.csv_export_build(export_id=export.id)
+    CsvExport.objects.filter(id=export.id).update(
+        created_at=timezone.now() - dt.timedelta(hours=settings.BACKOFFICE_EXPORT_KEEP_HOURS + 1)
+    )
+    out = io.StringIO()
+    call_command("expire_csv_exports", stdout=out)
+    assert "Removed 1 expired CSV export(s)." in out.getvalue()
+    assert not CsvExport.objects.exists()
+    assert not exports.export_path(export).exists()
