@@ -19,6 +19,8 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = int(worst_case_seconds(app.STRIPE_TIMEOUT_SECONDS, app.STRIPE_MAX_NETWORK_RETRIES)) + 15
+# A restart lets requests finish for this long, then cuts them: a CSV export that could stream
+# longer (more rows than BACKOFFICE_EXPORT_STREAM_MAX_ROWS) is prepared in the background instead.
 graceful_timeout = 30
 keepalive = 5
 # Behind NUM_PROXIES proxies, trust their X-Forwarded-* headers (the app decides the client from

@@ -30,5 +30,11 @@ urlpatterns = [
     ),
     path("audit/", views.audit_list, name="audit"),
     path("audit/export.csv", views.audit_csv, name="audit_csv"),
+    path("exports/<uuid:export_id>/", views.csv_export_detail, name="csv_export"),
+    path(
+        "exports/<uuid:export_id>/download",
+        views.csv_export_download,
+        name="csv_export_download",
+    ),
     path("settings/", views.user_settings, name="settings"),
 ]

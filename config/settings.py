@@ -206,7 +206,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "payments.tasks.webhook_events_sweep",
         "schedule": PAYMENTS_SWEEP_EVERY_SECONDS,
     },
+    "expire-csv-exports": {
+        "task": "backoffice.tasks.csv_exports_expire",
+        "schedule": 3600,
+    },
 }
+# CSV exports: one the planner expects to have more rows than this is prepared in the background
+# (a file the user downloads when ready) instead of streamed in the request; the files live in
+# BACKOFFICE_EXPORT_DIR (private: never under STATIC_ROOT or MEDIA_ROOT) for this many hours.
+BACKOFFICE_EXPORT_STREAM_MAX_ROWS = env.int("BACKOFFICE_EXPORT_STREAM_MAX_ROWS", default=200_000)
+BACKOFFICE_EXPORT_DIR = Path(
+    env.str("BACKOFFICE_EXPORT_DIR", default=str(BASE_DIR / "var" / "exports"))
+)
+BACKOFFICE_EXPORT_KEEP_HOURS = env.float("BACKOFFICE_EXPORT_KEEP_HOURS", default=24)
 # A customer's status check answers from the database unless the payment is not final and was
 # last synced from Stripe longer ago than this; then one Stripe call serves concurrent checks.
 PAYMENTS_STATUS_FRESH_SECONDS = env.float("PAYMENTS_STATUS_FRESH_SECONDS", default=5)

@@ -12,6 +12,7 @@ from backoffice.views.disputes import (
     dispute_evidence,
     dispute_list,
 )
+from backoffice.views.exports import csv_export_detail, csv_export_download
 from backoffice.views.lists import (
     payment_csv,
     payment_list,
@@ -32,6 +33,8 @@ from backoffice.views.webhooks import webhook_event_detail, webhook_event_replay
 __all__ = [
     "audit_csv",
     "audit_list",
+    "csv_export_detail",
+    "csv_export_download",
     "dashboard",
     "dispute_accept",
     "dispute_csv",

@@ -14,11 +14,11 @@ from backoffice.tables import AuditTable
 from backoffice.views.common import (
     AUDIT_PERM,
     HtmxHttpRequest,
-    csv_export,
     list_page,
     staff_view,
 )
 from backoffice.views.common import CsvColumn as Col
+from backoffice.views.exports import CsvExportSpec, csv_export
 
 
 def _filter(request: HtmxHttpRequest) -> AuditFilter:
@@ -37,26 +37,33 @@ def audit_list(request: HtmxHttpRequest) -> HttpResponse:
     )
 
 
+AUDIT_COLUMNS = [
+    Col("entry_id", "id"),
+    Col("at", "at"),
+    Col("who", "actor_label"),
+    Col("user_id", "actor_id"),
+    Col("address", "ip_address"),
+    Col("action", "action"),
+    Col("object_type", "object_type"),
+    Col("object_id", "object_id"),
+    Col("payment_id", "payment_id"),
+    Col("summary", "summary"),
+    Col("before", "before"),
+    Col("after", "after"),
+]
+AUDIT_EXPORT = CsvExportSpec(
+    kind="audit",
+    filename="audit",
+    filterset=lambda data, request: AuditFilter(
+        data, queryset=selectors.audit_entry_list(), request=request
+    ),
+    table_class=AuditTable,
+    columns=AUDIT_COLUMNS,
+    perms=(AUDIT_PERM,),
+)
+
+
 @require_safe
 @staff_view(AUDIT_PERM)
 def audit_csv(request: HtmxHttpRequest) -> HttpResponseBase:
-    return csv_export(
-        request,
-        filename="audit",
-        filterset=_filter(request),
-        table_class=AuditTable,
-        columns=[
-            Col("entry_id", "id"),
-            Col("at", "at"),
-            Col("who", "actor_label"),
-            Col("user_id", "actor_id"),
-            Col("address", "ip_address"),
-            Col("action", "action"),
-            Col("object_type", "object_type"),
-            Col("object_id", "object_id"),
-            Col("payment_id", "payment_id"),
-            Col("summary", "summary"),
-            Col("before", "before"),
-            Col("after", "after"),
-        ],
-    )
+    return csv_export(request, AUDIT_EXPORT)

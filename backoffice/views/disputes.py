@@ -32,11 +32,11 @@ from backoffice.tables import DisputeTable
 from backoffice.views.common import CsvColumn as Col
 from backoffice.views.common import (
     HtmxHttpRequest,
-    csv_export,
     list_page,
     staff_user,
     staff_view,
 )
+from backoffice.views.exports import CsvExportSpec, csv_export
 from payments import selectors, services
 from payments.models import Dispute
 
@@ -63,32 +63,37 @@ def dispute_list(request: HtmxHttpRequest) -> HttpResponse:
     )
 
 
+DISPUTE_COLUMNS = [
+    Col("dispute_id", "stripe_dispute_id"),
+    Col("payment_id", "payment_id"),
+    Col("customer_email", "payment__user__email"),
+    Col("amount", "amount", currency_field="currency"),
+    Col("currency", "currency"),
+    Col("reason", "reason"),
+    Col("status", "status"),
+    Col("evidence_due_by", "evidence_due_by"),
+    Col("charge_refundable", "is_charge_refundable"),
+    Col("funds_withdrawn", "funds_withdrawn"),
+    Col("funds_reinstated", "funds_reinstated"),
+    Col("balance_net", "balance_net", currency_field="balance_currency"),
+    Col("balance_currency", "balance_currency"),
+    Col("charge_id", "stripe_charge_id"),
+    Col("created_at", "stripe_created_at"),
+]
+DISPUTE_EXPORT = CsvExportSpec(
+    kind="disputes",
+    filename="disputes",
+    filterset=lambda data, request: DisputeFilter(data, queryset=selectors.dispute_list()),
+    table_class=DisputeTable,
+    columns=DISPUTE_COLUMNS,
+    perms=(VIEW_DISPUTE,),
+)
+
+
 @require_safe
 @staff_view(VIEW_DISPUTE)
 def dispute_csv(request: HtmxHttpRequest) -> HttpResponseBase:
-    return csv_export(
-        request,
-        filename="disputes",
-        filterset=DisputeFilter(request.GET, queryset=selectors.dispute_list()),
-        table_class=DisputeTable,
-        columns=[
-            Col("dispute_id", "stripe_dispute_id"),
-            Col("payment_id", "payment_id"),
-            Col("customer_email", "payment__user__email"),
-            Col("amount", "amount", currency_field="currency"),
-            Col("currency", "currency"),
-            Col("reason", "reason"),
-            Col("status", "status"),
-            Col("evidence_due_by", "evidence_due_by"),
-            Col("charge_refundable", "is_charge_refundable"),
-            Col("funds_withdrawn", "funds_withdrawn"),
-            Col("funds_reinstated", "funds_reinstated"),
-            Col("balance_net", "balance_net", currency_field="balance_currency"),
-            Col("balance_currency", "balance_currency"),
-            Col("charge_id", "stripe_charge_id"),
-            Col("created_at", "stripe_created_at"),
-        ],
-    )
+    return csv_export(request, DISPUTE_EXPORT)
 
 
 def _timeline(dispute: Dispute) -> list[tuple[str, Any, Any]]:

@@ -19,10 +19,10 @@ from backoffice.tables import PaymentTable, RefundTable, WebhookEventTable
 from backoffice.views.common import CsvColumn as Col
 from backoffice.views.common import (
     HtmxHttpRequest,
-    csv_export,
     list_page,
     staff_view,
 )
+from backoffice.views.exports import CsvExportSpec, csv_export
 from payments import selectors
 
 
@@ -72,77 +72,96 @@ def webhook_event_list(request: HtmxHttpRequest) -> HttpResponse:
     )
 
 
+PAYMENT_COLUMNS = [
+    Col("payment_id", "id"),
+    Col("created_at", "created_at"),
+    Col("order_id", "order_id"),
+    Col("customer_email", "user__email"),
+    Col("amount", "amount", currency_field="currency"),
+    Col("currency", "currency"),
+    Col("amount_refunded", "amount_refunded", currency_field="currency"),
+    Col("status", "status"),
+    Col("method", "payment_method"),
+    Col("card_brand", "card_brand"),
+    Col("card_last4", "card_last4"),
+    Col("payment_intent_id", "stripe_payment_intent_id"),
+    Col("charge_id", "stripe_charge_id"),
+    Col("dispute_status", "dispute_status"),
+]
+PAYMENT_EXPORT = CsvExportSpec(
+    kind="payments",
+    filename="payments",
+    filterset=lambda data, request: PaymentFilter(data, queryset=selectors.payment_list()),
+    table_class=PaymentTable,
+    columns=PAYMENT_COLUMNS,
+    perms=(),
+)
+
+
 @require_safe
 @staff_view()
 def payment_csv(request: HtmxHttpRequest) -> HttpResponseBase:
-    return csv_export(
-        request,
-        filename="payments",
-        filterset=PaymentFilter(request.GET, queryset=selectors.payment_list()),
-        table_class=PaymentTable,
-        columns=[
-            Col("payment_id", "id"),
-            Col("created_at", "created_at"),
-            Col("order_id", "order_id"),
-            Col("customer_email", "user__email"),
-            Col("amount", "amount", currency_field="currency"),
-            Col("currency", "currency"),
-            Col("amount_refunded", "amount_refunded", currency_field="currency"),
-            Col("status", "status"),
-            Col("method", "payment_method"),
-            Col("card_brand", "card_brand"),
-            Col("card_last4", "card_last4"),
-            Col("payment_intent_id", "stripe_payment_intent_id"),
-            Col("charge_id", "stripe_charge_id"),
-            Col("dispute_status", "dispute_status"),
-        ],
-    )
+    return csv_export(request, PAYMENT_EXPORT)
+
+
+REFUND_COLUMNS = [
+    Col("refund_id", "id"),
+    Col("created_at", "created_at"),
+    Col("payment_id", "payment_id"),
+    Col("amount", "amount", currency_field="payment__currency"),
+    Col("currency", "payment__currency"),
+    Col("status", "status"),
+    Col("reason", "reason"),
+    Col("created_by", "created_by__username"),
+    Col("note", "description"),
+    Col("failure_reason", "failure_reason"),
+    Col("stripe_refund_id", "stripe_refund_id"),
+]
+REFUND_EXPORT = CsvExportSpec(
+    kind="refunds",
+    filename="refunds",
+    filterset=lambda data, request: RefundFilter(
+        data, queryset=selectors.refund_list(), request=request
+    ),
+    table_class=RefundTable,
+    columns=REFUND_COLUMNS,
+    perms=("payments.view_refund",),
+)
 
 
 @require_safe
 @staff_view("payments.view_refund")
 def refund_csv(request: HtmxHttpRequest) -> HttpResponseBase:
-    return csv_export(
-        request,
-        filename="refunds",
-        filterset=RefundFilter(request.GET, queryset=selectors.refund_list(), request=request),
-        table_class=RefundTable,
-        columns=[
-            Col("refund_id", "id"),
-            Col("created_at", "created_at"),
-            Col("payment_id", "payment_id"),
-            Col("amount", "amount", currency_field="payment__currency"),
-            Col("currency", "payment__currency"),
-            Col("status", "status"),
-            Col("reason", "reason"),
-            Col("created_by", "created_by__username"),
-            Col("note", "description"),
-            Col("failure_reason", "failure_reason"),
-            Col("stripe_refund_id", "stripe_refund_id"),
-        ],
-    )
+    return csv_export(request, REFUND_EXPORT)
+
+
+WEBHOOK_EVENT_COLUMNS = [
+    Col("event_id", "id"),
+    Col("received_at", "received_at"),
+    Col("stripe_event_id", "stripe_event_id"),
+    Col("type", "event_type"),
+    Col("status", "status"),
+    Col("payment_id", "payment_id"),
+    Col("stripe_object_id", "stripe_object_id"),
+    Col("stripe_created_at", "stripe_created_at"),
+    Col("processed_at", "processed_at"),
+    Col("deliveries", "delivery_count"),
+    Col("processing_error", "processing_error"),
+]
+WEBHOOK_EVENT_EXPORT = CsvExportSpec(
+    kind="webhook-events",
+    filename="webhook-events",
+    filterset=lambda data, request: WebhookEventFilter(
+        data, queryset=selectors.webhook_event_list()
+    ),
+    table_class=WebhookEventTable,
+    columns=WEBHOOK_EVENT_COLUMNS,
+    perms=("payments.view_stripewebhookevent",),
+)
 
 
 @require_safe
 @staff_view("payments.view_stripewebhookevent")
 def webhook_event_csv(request: HtmxHttpRequest) -> HttpResponseBase:
     """The events the list shows (ignored ones only when asked for), without payloads."""
-    return csv_export(
-        request,
-        filename="webhook-events",
-        filterset=WebhookEventFilter(request.GET, queryset=selectors.webhook_event_list()),
-        table_class=WebhookEventTable,
-        columns=[
-            Col("event_id", "id"),
-            Col("received_at", "received_at"),
-            Col("stripe_event_id", "stripe_event_id"),
-            Col("type", "event_type"),
-            Col("status", "status"),
-            Col("payment_id", "payment_id"),
-            Col("stripe_object_id", "stripe_object_id"),
-            Col("stripe_created_at", "stripe_created_at"),
-            Col("processed_at", "processed_at"),
-            Col("deliveries", "delivery_count"),
-            Col("processing_error", "processing_error"),
-        ],
-    )
+    return csv_export(request, WEBHOOK_EVENT_EXPORT)
