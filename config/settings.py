@@ -193,6 +193,10 @@ PAYMENTS_SWEEP_EVERY_SECONDS = env.float("PAYMENTS_SWEEP_EVERY_SECONDS", default
 # An event due this long ago and still not applied (a lost wake-up, a worker killed while it held
 # the event) is taken up again by the sweep; also how long a worker's claim on an event lasts.
 PAYMENTS_EVENT_REQUEUE_AFTER_SECONDS = env.float("PAYMENTS_EVENT_REQUEUE_AFTER_SECONDS", default=60)
+# The dashboard reads its summary plus the deltas written since the last compaction.
+PAYMENTS_DASHBOARD_COMPACT_EVERY_SECONDS = env.float(
+    "PAYMENTS_DASHBOARD_COMPACT_EVERY_SECONDS", default=60
+)
 CELERY_BEAT_SCHEDULE = {
     "reconcile-recent-payments": {
         "task": "payments.tasks.payments_reconcile_recent",
@@ -205,6 +209,10 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-stale-webhook-events": {
         "task": "payments.tasks.webhook_events_sweep",
         "schedule": PAYMENTS_SWEEP_EVERY_SECONDS,
+    },
+    "compact-dashboard-summary": {
+        "task": "payments.tasks.dashboard_summary_compact",
+        "schedule": PAYMENTS_DASHBOARD_COMPACT_EVERY_SECONDS,
     },
 }
 # A customer's status check answers from the database unless the payment is not final and was

@@ -92,3 +92,9 @@ def payments_reconcile_recent() -> int:
         logger.warning("reconcile: %s", line)
     logger.info("reconcile: checked %d payments, %d changed", checked, len(changes))
     return len(changes)
+
+
+@shared_task(**_RETRY)
+def dashboard_summary_compact() -> int:
+    """Fold the dashboard's deltas into its summary (safe when two hosts run it at once)."""
+    return services.dashboard_summary_compact()
