@@ -47,3 +47,13 @@ def dashboard_summary_compact() -> int:
         )
         cursor.execute("DELETE FROM payments_dashboarddelta WHERE id <= %s", [last])
         return int(folded)
+
+
+def dashboard_tables_vacuum() -> None:
+    """VACUUM the two small dashboard tables (milliseconds), outside any transaction: a
+    compaction leaves as many dead rows in the delta table as it folded, and the reads scan that
+    table, so they must not wait for autovacuum (which may be slow to come, or off)."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM (ANALYZE) payments_dashboarddelta, payments_dashboardsummary")
