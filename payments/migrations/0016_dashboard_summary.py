@@ -53,16 +53,46 @@ def _pg_insert(kind: str, rows: str) -> str:
     """
 
 
+def _pg_refunds_of(table: str, sign: str, where: str = "TRUE") -> str:
+    """The refunds of the payments in `table`: a payment's insert, delete or change of currency
+    moves its refunds' totals too, so that the order of deletes (or of inserts, under deferred
+    foreign keys) never matters: a refund whose payment is gone counts nowhere."""
+    bucket = PG_BUCKET.format(col="r.created_at")
+    return (
+        f"SELECT {bucket} AS bucket, p.currency, r.status, {sign}1 AS n, {sign}r.amount AS amount, "
+        f"0 AS amount_refunded FROM {table} p JOIN payments_refund r ON r.payment_id = p.id "
+        f"WHERE {where}"
+    )
+
+
+_CURRENCY_CHANGED = (
+    "p.id IN (SELECT o.id FROM old_rows o JOIN new_rows n ON n.id = o.id "
+    "WHERE o.currency IS DISTINCT FROM n.currency)"
+)
+
+
 def _pg_function(kind: str, rows) -> str:
+    on_insert = _pg_insert(kind, rows("new_rows", ""))
+    on_update = _pg_insert(kind, rows("new_rows", "") + " UNION ALL " + rows("old_rows", "-"))
+    on_delete = _pg_insert(kind, rows("old_rows", "-"))
+    if kind == "payment":
+        on_insert += _pg_insert("refund", _pg_refunds_of("new_rows", ""))
+        on_update += _pg_insert(
+            "refund",
+            _pg_refunds_of("new_rows", "", _CURRENCY_CHANGED)
+            + " UNION ALL "
+            + _pg_refunds_of("old_rows", "-", _CURRENCY_CHANGED),
+        )
+        on_delete += _pg_insert("refund", _pg_refunds_of("old_rows", "-"))
     return f"""
 CREATE FUNCTION payments_dashboard_{kind}_delta() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        {_pg_insert(kind, rows("new_rows", ""))}
+        {on_insert}
     ELSIF TG_OP = 'UPDATE' THEN
-        {_pg_insert(kind, rows("new_rows", "") + " UNION ALL " + rows("old_rows", "-"))}
+        {on_update}
     ELSE
-        {_pg_insert(kind, rows("old_rows", "-"))}
+        {on_delete}
     END IF;
     RETURN NULL;
 END $$;
@@ -96,31 +126,53 @@ PG_BACKFILL = [
 ]
 
 
-def _sqlite_values(kind: str, row: str, sign: str) -> str:
-    if kind == "payment":
-        return (
-            f"'payment', {SQLITE_BUCKET.format(col=row + '.created_at')}, {row}.currency, "
-            f"{row}.status, {sign}1, {sign}{row}.amount, {sign}{row}.amount_refunded"
-        )
+_DELTA = f"INSERT INTO payments_dashboarddelta ({COLUMNS})"
+
+
+def _sqlite_payment(row: str, sign: str) -> str:
+    bucket = SQLITE_BUCKET.format(col=f"{row}.created_at")
     return (
-        f"'refund', {SQLITE_BUCKET.format(col=row + '.created_at')}, "
-        f"(SELECT currency FROM payments_payment WHERE id = {row}.payment_id), "
-        f"{row}.status, {sign}1, {sign}{row}.amount, 0"
+        f"{_DELTA} VALUES ('payment', {bucket}, {row}.currency, {row}.status, {sign}1, "
+        f"{sign}{row}.amount, {sign}{row}.amount_refunded);"
     )
 
 
-def _sqlite_triggers(kind: str, table: str, watched: list[str]) -> list[str]:
-    insert = f"INSERT INTO payments_dashboarddelta ({COLUMNS}) VALUES"
-    changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in watched)
+def _sqlite_refund(row: str, sign: str) -> str:
+    # Nothing when its payment is gone: the payment's delete took its refunds' totals with it.
+    bucket = SQLITE_BUCKET.format(col=f"{row}.created_at")
+    return (
+        f"{_DELTA} SELECT 'refund', {bucket}, p.currency, {row}.status, {sign}1, "
+        f"{sign}{row}.amount, 0 FROM payments_payment p WHERE p.id = {row}.payment_id;"
+    )
+
+
+def _sqlite_refunds_of(row: str, sign: str) -> str:
+    bucket = SQLITE_BUCKET.format(col="r.created_at")
+    return (
+        f"{_DELTA} SELECT 'refund', {bucket}, {row}.currency, r.status, {sign}1, {sign}r.amount, 0 "
+        f"FROM payments_refund r WHERE r.payment_id = {row}.id;"
+    )
+
+
+def _sqlite_triggers() -> list[str]:
+    paid = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in PAYMENT_COLUMNS)
+    refunded = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in REFUND_COLUMNS)
     return [
-        f"CREATE TRIGGER payments_dashboard_{kind}_insert AFTER INSERT ON {table} BEGIN "
-        f"{insert} ({_sqlite_values(kind, 'NEW', '')}); END",
-        f"CREATE TRIGGER payments_dashboard_{kind}_update AFTER UPDATE ON {table} "
-        f"WHEN {changed} BEGIN "
-        f"{insert} ({_sqlite_values(kind, 'OLD', '-')}); "
-        f"{insert} ({_sqlite_values(kind, 'NEW', '')}); END",
-        f"CREATE TRIGGER payments_dashboard_{kind}_delete AFTER DELETE ON {table} BEGIN "
-        f"{insert} ({_sqlite_values(kind, 'OLD', '-')}); END",
+        "CREATE TRIGGER payments_dashboard_payment_insert AFTER INSERT ON payments_payment "
+        f"BEGIN {_sqlite_payment('NEW', '')} {_sqlite_refunds_of('NEW', '')} END",
+        "CREATE TRIGGER payments_dashboard_payment_update AFTER UPDATE ON payments_payment "
+        f"WHEN {paid} BEGIN {_sqlite_payment('OLD', '-')} {_sqlite_payment('NEW', '')} END",
+        "CREATE TRIGGER payments_dashboard_payment_currency AFTER UPDATE ON payments_payment "
+        "WHEN OLD.currency IS NOT NEW.currency "
+        f"BEGIN {_sqlite_refunds_of('OLD', '-')} {_sqlite_refunds_of('NEW', '')} END",
+        "CREATE TRIGGER payments_dashboard_payment_delete AFTER DELETE ON payments_payment "
+        f"BEGIN {_sqlite_payment('OLD', '-')} {_sqlite_refunds_of('OLD', '-')} END",
+        "CREATE TRIGGER payments_dashboard_refund_insert AFTER INSERT ON payments_refund "
+        f"BEGIN {_sqlite_refund('NEW', '')} END",
+        "CREATE TRIGGER payments_dashboard_refund_update AFTER UPDATE ON payments_refund "
+        f"WHEN {refunded} BEGIN {_sqlite_refund('OLD', '-')} {_sqlite_refund('NEW', '')} END",
+        "CREATE TRIGGER payments_dashboard_refund_delete AFTER DELETE ON payments_refund "
+        f"BEGIN {_sqlite_refund('OLD', '-')} END",
     ]
 
 
@@ -152,9 +204,7 @@ def create(apps, schema_editor):
             execute(sql)
         backfill = PG_BACKFILL
     else:
-        for sql in _sqlite_triggers("payment", "payments_payment", PAYMENT_COLUMNS):
-            execute(sql)
-        for sql in _sqlite_triggers("refund", "payments_refund", REFUND_COLUMNS):
+        for sql in _sqlite_triggers():
             execute(sql)
         backfill = SQLITE_BACKFILL
     for sql in backfill:
@@ -164,7 +214,7 @@ def create(apps, schema_editor):
 def drop(apps, schema_editor):
     execute = schema_editor.execute
     for kind, table in (("payment", "payments_payment"), ("refund", "payments_refund")):
-        for event in ("insert", "update", "delete"):
+        for event in ("insert", "update", "currency", "delete"):
             if schema_editor.connection.vendor == "postgresql":
                 execute(f"DROP TRIGGER IF EXISTS payments_dashboard_{kind}_{event} ON {table}")
             else:

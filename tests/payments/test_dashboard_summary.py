@@ -16,7 +16,7 @@ import zoneinfo
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -53,6 +53,8 @@ operations = st.lists(
         st.tuples(st.just("refund"), pick, st.sampled_from(REFUND_STATUSES), minutes_ago),
         st.tuples(st.just("refund_status"), pick, st.sampled_from(REFUND_STATUSES)),
         st.tuples(st.just("refund_delete"), pick),
+        st.tuples(st.just("delete_before_refunds"), pick),
+        st.tuples(st.just("currency"), pick, st.sampled_from(sorted(CURRENCIES))),
         st.tuples(st.just("compact")),
     ),
     max_size=25,
@@ -117,6 +119,13 @@ def _apply(orders, op) -> None:
         Refund.objects.filter(pk=pk).update(status=op[2])
     elif kind == "refund_delete" and (pk := _nth(Refund.objects, op[1])):
         Refund.objects.filter(pk=pk).delete()
+    elif kind == "delete_before_refunds" and (pk := _nth(Payment.objects, op[1])):
+        # Raw SQL in the order a foreign key checked at commit allows: the payment first.
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("DELETE FROM payments_payment WHERE id = %s", [pk])
+            cursor.execute("DELETE FROM payments_refund WHERE payment_id = %s", [pk])
+    elif kind == "currency" and (pk := _nth(Payment.objects, op[1])):
+        Payment.objects.filter(pk=pk).update(currency=op[2])
     elif kind == "compact":
         services.dashboard_summary_compact()
 
