@@ -11,11 +11,13 @@ zones, including +05:30, +05:45 and one with daylight saving time.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import itertools
 import zoneinfo
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
 from django.db import connection, transaction
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
@@ -185,4 +187,20 @@ def test_a_kathmandu_day_starts_at_18_15_utc(orders):
     assert [(r["day"].isoformat(), r["total"]) for r in rows] == [
         ("2026-03-07", Decimal("1.00")),
         ("2026-03-08", Decimal("2.00")),
+    ]
+
+
+def test_the_command_folds_every_delta_and_keeps_the_figures(orders):
+    Payment.objects.bulk_create(
+        [_payment(orders, (60 * 24, "KWD", "succeeded", 1234)) for _ in range(3)]
+    )
+    before = selectors.dashboard_period(days=7, now=NOW)
+    assert DashboardDelta.objects.exists()
+    out = io.StringIO()
+    call_command("compact_dashboard", stdout=out)
+    assert not DashboardDelta.objects.exists()
+    assert "Folded" in out.getvalue()
+    assert selectors.dashboard_period(days=7, now=NOW) == before
+    assert [(t.currency, t.amount, t.count) for t in before.volume] == [
+        ("KWD", Decimal("3.702"), 3)
     ]
