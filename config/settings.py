@@ -193,6 +193,10 @@ PAYMENTS_SWEEP_EVERY_SECONDS = env.float("PAYMENTS_SWEEP_EVERY_SECONDS", default
 # An event due this long ago and still not applied (a lost wake-up, a worker killed while it held
 # the event) is taken up again by the sweep; also how long a worker's claim on an event lasts.
 PAYMENTS_EVENT_REQUEUE_AFTER_SECONDS = env.float("PAYMENTS_EVENT_REQUEUE_AFTER_SECONDS", default=60)
+# The dashboard reads its summary plus the deltas written since the last compaction.
+PAYMENTS_DASHBOARD_COMPACT_EVERY_SECONDS = env.float(
+    "PAYMENTS_DASHBOARD_COMPACT_EVERY_SECONDS", default=60
+)
 CELERY_BEAT_SCHEDULE = {
     "reconcile-recent-payments": {
         "task": "payments.tasks.payments_reconcile_recent",
@@ -209,6 +213,10 @@ CELERY_BEAT_SCHEDULE = {
     "expire-csv-exports": {
         "task": "backoffice.tasks.csv_exports_expire",
         "schedule": 3600,
+    },
+    "compact-dashboard-summary": {
+        "task": "payments.tasks.dashboard_summary_compact",
+        "schedule": PAYMENTS_DASHBOARD_COMPACT_EVERY_SECONDS,
     },
 }
 # CSV exports: one the planner expects to have more rows than this is prepared in the background

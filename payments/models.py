@@ -8,6 +8,7 @@ the payment. Services (payments.services) are the only writers.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from django.conf import settings
@@ -509,3 +510,62 @@ class StripeWebhookRefusal(models.Model):
 
     def __str__(self) -> str:
         return f"refused {self.stripe_event_id or 'delivery'}: {self.reason}"
+
+
+# --- The dashboard's running totals ------------------------------------------------------------
+# Kept by database triggers (payments/migrations/0016_dashboard_summary.py), so they are right
+# whatever writes the rows: the services, bulk_create, raw SQL, COPY, deletes. Nothing in Python
+# writes them except the compaction (payments.services.dashboard).
+
+# Hours in UTC; the dashboard reads the parts of hours its windows and a viewer's days cut
+# (the start of a rolling window, a +05:30 zone's midnight) from the payments themselves.
+DASHBOARD_BUCKET = dt.timedelta(hours=1)
+TOTAL_DIGITS = 30  # sums of a great many AMOUNT_DIGITS amounts
+
+
+class DashboardKind(models.TextChoices):
+    PAYMENT = "payment", "Payment"  # keyed by the payment's created_at, currency and status
+    REFUND = "refund", "Refund"  # keyed by the refund's created_at, its payment's currency, status
+
+
+class _DashboardTotals(models.Model):
+    kind = models.CharField(max_length=7, choices=DashboardKind.choices)
+    bucket = models.DateTimeField()  # the start of a DASHBOARD_BUCKET, in UTC
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=20)
+    n = models.BigIntegerField()
+    amount = models.DecimalField(max_digits=TOTAL_DIGITS, decimal_places=AMOUNT_PLACES)
+    amount_refunded = models.DecimalField(max_digits=TOTAL_DIGITS, decimal_places=AMOUNT_PLACES)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.bucket:%Y-%m-%d %H:%M} {self.currency} {self.status}: {self.n}"
+
+
+class DashboardDelta(_DashboardTotals):
+    """Signed changes, one row per (statement, bucket, currency, status) that moved a total:
+    insert-only, so concurrent writers never wait on one another's summary row."""
+
+    id = models.BigAutoField(primary_key=True)
+
+
+class DashboardSummary(_DashboardTotals):
+    """The deltas compacted (payments.services.dashboard_summary_compact): one row per key."""
+
+    pk = models.CompositePrimaryKey("kind", "bucket", "currency", "status")
+
+    class Meta:
+        verbose_name_plural = "dashboard summaries"
+
+
+class DashboardTotal(_DashboardTotals):
+    """The view `payments_dashboardtotal`: the summary's rows and the uncompacted deltas, read
+    in one statement so that a compaction running at the same time is seen whole or not at all.
+    Sum its rows by key; a key may appear more than once."""
+
+    pk = models.CompositePrimaryKey("kind", "bucket", "currency", "status")
+
+    class Meta:
+        managed = False

@@ -92,3 +92,12 @@ def payments_reconcile_recent() -> int:
         logger.warning("reconcile: %s", line)
     logger.info("reconcile: checked %d payments, %d changed", checked, len(changes))
     return len(changes)
+
+
+@shared_task(**_RETRY)
+def dashboard_summary_compact() -> int:
+    """Fold the dashboard's deltas into its summary (safe when two hosts run it at once), then
+    vacuum the two small tables so that the reads never scan the folded rows' dead versions."""
+    folded = services.dashboard_summary_compact()
+    services.dashboard_tables_vacuum()
+    return folded

@@ -29,6 +29,7 @@ Three rules hold throughout:
 from payments.services.approvals import refund_approve, refund_reject
 from payments.services.checkout import payment_intent_create
 from payments.services.common import idempotency_key, in_flight_window
+from payments.services.dashboard import dashboard_summary_compact, dashboard_tables_vacuum
 from payments.services.disputes import (
     Reviewed,
     dispute_accept,
@@ -108,6 +109,8 @@ __all__ = [
     "Reviewed",
     "ServiceError",
     "WebhookProcessingFailed",
+    "dashboard_summary_compact",
+    "dashboard_tables_vacuum",
     "dispute_accept",
     "dispute_apply",
     "dispute_check_answerable",
