@@ -32,8 +32,12 @@ _LOCK = 0x64617368  # "dash"
 
 @transaction.atomic
 def dashboard_summary_compact() -> int:
-    """Fold every delta into the summary; returns how many delta rows were folded."""
-    with connection.cursor() as cursor:
+    """Fold every delta into the summary; returns how many delta rows were folded.
+
+    One transaction: the advisory lock holds until it commits (so two compactions queue instead
+    of deadlocking on the rows they delete), and on SQLite the sums folded and the rows deleted
+    are the same rows."""
+    with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK])
             cursor.execute(_PG_COMPACT)
