@@ -39,14 +39,20 @@ def _list_query(query: str) -> str:
 
 def with_back(url: str, request: HttpRequest | None) -> str:
     """`url` (a payment's page) with the way back to the list `request` drew, if any."""
+    return url + back_query(request)
+
+
+def back_query(request: HttpRequest | None) -> str:
+    """The query string (`?back=...`, or nothing) that leads from a payment's page back to the
+    list `request` drew: the same for every row of the list, so a table builds it once."""
     if request is None:
-        return url
+        return ""
     path = request.path
     query = _list_query(request.META.get("QUERY_STRING", ""))
     back = f"{path}?{query}" if query else path
     if back == reverse("backoffice:payments"):
-        return url  # the breadcrumb's default already
-    return f"{url}?{urlencode({BACK_PARAM: back})}"
+        return ""  # the breadcrumb's default already
+    return f"?{urlencode({BACK_PARAM: back})}"
 
 
 def back_link(request: HttpRequest) -> BackLink:

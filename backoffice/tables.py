@@ -12,7 +12,7 @@ from django.utils.text import Truncator
 
 from audit.changes import entry_changes_text
 from audit.models import AuditEntry
-from backoffice.navigation import with_back
+from backoffice.list_table import DateTimeColumn, ListTable
 from payments import money
 from payments.models import Dispute, Payment, Refund, StripeWebhookEvent
 
@@ -34,8 +34,8 @@ def dispute_badge(status: str) -> str:
     )
 
 
-class PaymentTable(tables.Table):
-    created_at = tables.DateTimeColumn(
+class PaymentTable(ListTable):
+    created_at = DateTimeColumn(
         verbose_name="Created", format=DATETIME_FORMAT, order_by=("created_at", "id")
     )
     id = tables.Column(verbose_name="Payment", orderable=False)
@@ -94,10 +94,7 @@ class PaymentTable(tables.Table):
 
     def render_id(self, record: Payment) -> str:
         # The payment's page leads back to this list, filters and all (backoffice.navigation).
-        url = with_back(
-            reverse("backoffice:payment_detail", args=[record.pk]), getattr(self, "request", None)
-        )
-        return format_html('<a href="{}">#{}</a>', url, record.pk)
+        return self.payment_link(record.pk, reverse("backoffice:payment_detail", args=[record.pk]))
 
     def render_order_id(self, record: Payment) -> str:
         """The order number, linking to the order's payments (its checkout attempts): the
@@ -136,8 +133,8 @@ class PaymentTable(tables.Table):
         return record.get_payment_method_display()
 
 
-class RefundTable(tables.Table):
-    created_at = tables.DateTimeColumn(
+class RefundTable(ListTable):
+    created_at = DateTimeColumn(
         verbose_name="Created", format=DATETIME_FORMAT, order_by=("created_at", "id")
     )
     id = tables.Column(verbose_name="Refund", orderable=False)
@@ -178,11 +175,8 @@ class RefundTable(tables.Table):
         return f"#{value}"
 
     def render_payment(self, record: Refund) -> str:
-        url = with_back(
-            reverse("backoffice:payment_detail", args=[record.payment_id]),
-            getattr(self, "request", None),
-        )
-        return format_html('<a href="{}">#{}</a>', url, record.payment_id)
+        url = reverse("backoffice:payment_detail", args=[record.payment_id])
+        return self.payment_link(record.payment_id, url)
 
     def render_amount(self, record: Refund) -> str:
         return money.format_amount(record.amount, record.payment.currency)
@@ -200,8 +194,8 @@ class RefundTable(tables.Table):
         return record.created_by.username if record.created_by else ""
 
 
-class WebhookEventTable(tables.Table):
-    received_at = tables.DateTimeColumn(
+class WebhookEventTable(ListTable):
+    received_at = DateTimeColumn(
         verbose_name="Received", format=DATETIME_FORMAT, order_by=("received_at", "id")
     )
     stripe_event_id = tables.Column(verbose_name="Event", orderable=False)
@@ -241,15 +235,12 @@ class WebhookEventTable(tables.Table):
         return status_badge(record.status, record.get_status_display())
 
     def render_payment(self, record: StripeWebhookEvent) -> str:
-        url = with_back(
-            reverse("backoffice:payment_detail", args=[record.payment_id]),
-            getattr(self, "request", None),
-        )
-        return format_html('<a href="{}">#{}</a>', url, record.payment_id)
+        url = reverse("backoffice:payment_detail", args=[record.payment_id])
+        return self.payment_link(record.payment_id, url)
 
 
-class DisputeTable(tables.Table):
-    evidence_due_by = tables.DateTimeColumn(
+class DisputeTable(ListTable):
+    evidence_due_by = DateTimeColumn(
         verbose_name="Evidence due",
         format=DATETIME_FORMAT,
         order_by=("evidence_due_by", "id"),
@@ -303,8 +294,8 @@ class DisputeTable(tables.Table):
         return status_badge(record.status, record.get_status_display())
 
 
-class AuditTable(tables.Table):
-    at = tables.DateTimeColumn(verbose_name="When", format="Y-m-d H:i:s", order_by=("at", "id"))
+class AuditTable(ListTable):
+    at = DateTimeColumn(verbose_name="When", format="Y-m-d H:i:s", order_by=("at", "id"))
     actor_label = tables.Column(verbose_name="Who", orderable=False)
     ip_address = tables.Column(
         verbose_name="From", orderable=False, attrs={"td": {"class": "mono"}}, default="—"
