@@ -18,7 +18,7 @@ from payments.models import Payment, StripeWebhookEvent
 from tests import factories
 from tests.payments.webhook_helpers import SECRET, deliver, event, intent
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 POSTGRES = connection.vendor == "postgresql"
 
