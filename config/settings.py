@@ -86,6 +86,19 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# Stripe's webhook (payments.webhooks) is served with these alone (config.wsgi): HTTPS and the
+# security headers, no-store (/api/), the host check (CommonMiddleware), who wrote an audit
+# entry (the delivery's address, when the demo applies an event in the request) and framing.
+# Nothing there reads a session or a user, renders a page or takes a login.
+WEBHOOK_PATH = "/api/payments/webhook/stripe/"
+WEBHOOK_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "config.middleware.NoStoreMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "audit.middleware.AuditContextMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
 # django-axes first: it refuses a locked-out user (and IP) before a password is even checked.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",

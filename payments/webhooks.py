@@ -55,7 +55,7 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
         logger.warning("webhook refused: signed, but %s", problem)
         return _answer(400, f"Signed, but not an event this endpoint takes: {problem}.")
     try:
-        row = services.webhook_event_receive(event=data)
+        row = services.webhook_event_receive(event=data, payload=payload)
     except services.WebhookProcessingFailed as exc:
         return _answer(500, str(exc))
     return _answer(200, "ok", event=row.stripe_event_id, outcome=row.status)

@@ -47,11 +47,11 @@ def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable
     conn = _connection()
     with conn.transaction(), conn.cursor() as cur:
         cur.execute(
-            "INSERT INTO payments_stripewebhookevent (stripe_event_id, event_type, data, "
-            "processed, status, stripe_object_id, livemode, received_at, processing_error, "
-            "delivery_count, attempts) VALUES (%s, %s, %s, true, 'processed', %s, false, now(), "
-            "'', 1, 1) ON CONFLICT (stripe_event_id) DO NOTHING",
-            [event["id"], data["type"], json.dumps(data), obj["id"]],
+            "INSERT INTO payments_stripewebhookevent (stripe_event_id, event_type, api_version, "
+            "data, processed, status, stripe_object_id, livemode, received_at, "
+            "processing_error, delivery_count, attempts) VALUES (%s, %s, %s, %s, true, "
+            "'processed', %s, false, now(), '', 1, 1) ON CONFLICT (stripe_event_id) DO NOTHING",
+            [event["id"], data["type"], data.get("api_version") or "", json.dumps(data), obj["id"]],
         )
         cur.execute(
             "SELECT id FROM payments_payment WHERE stripe_payment_intent_id = %s FOR UPDATE",

@@ -42,12 +42,14 @@ def from_timestamp(value: Any) -> datetime | None:
     return datetime.fromtimestamp(value, tz=UTC) if isinstance(value, int) else None
 
 
-def lock_payment(*, payment_id: int) -> Payment:
+def lock_payment(*, payment_id: int, order_id: int | None = None) -> Payment:
     """Lock the payment's order, then the payment (always in that order), and return it fresh.
 
-    The order a payment belongs to never changes, so reading it before taking the locks is safe.
+    The order a payment belongs to never changes, so reading it before taking the locks is safe
+    (and a caller that has read it already passes `order_id`, saving the look-up).
     """
-    order_id = Payment.objects.values_list("order_id", flat=True).get(pk=payment_id)
+    if order_id is None:
+        order_id = Payment.objects.values_list("order_id", flat=True).get(pk=payment_id)
     Order.objects.select_for_update().filter(pk=order_id).exists()
     return Payment.objects.select_for_update().select_related("order").get(pk=payment_id)
 
@@ -58,10 +60,18 @@ def lock_payment_of_intent(intent_id: str) -> Payment | None:
     A payment's PaymentIntent id is written once and never changes, so the row found here is
     the one the PaymentIntent's facts are about, before and after the locks.
     """
-    payment_id = (
-        Payment.objects.filter(stripe_payment_intent_id=intent_id).values_list("pk", flat=True)
-    ).first()
-    return None if payment_id is None else lock_payment(payment_id=payment_id)
+    ids = payment_ids_of_intent(intent_id)
+    return None if ids is None else lock_payment(payment_id=ids[0], order_id=ids[1])
+
+
+def payment_ids_of_intent(intent_id: str) -> tuple[int, int] | None:
+    """The (payment, order) ids of a PaymentIntent's payment, or None: one indexed read."""
+    return (
+        Payment.objects.filter(stripe_payment_intent_id=intent_id)
+        .values_list("pk", "order_id")
+        .order_by()
+        .first()
+    )
 
 
 @contextmanager

@@ -32,6 +32,21 @@ INTENT_FIELDS = [
 ]
 
 
+def intent_fields_snapshot(payment: Payment) -> dict[str, Any]:
+    """The INTENT_FIELDS of a payment as they are now, to save only what applying changed."""
+    return {name: getattr(payment, name) for name in INTENT_FIELDS}
+
+
+def payment_save_changed(payment: Payment, before: Mapping[str, Any]) -> list[str]:
+    """Save the INTENT_FIELDS that differ from `before` (and `updated_at` with them), nothing
+    if none do: an event that repeats what is known writes no payment row. Returns them."""
+    changed = [name for name, value in before.items() if getattr(payment, name) != value]
+    changed = [name for name in changed if name != "updated_at"]
+    if changed:
+        payment.save(update_fields=[*changed, "updated_at"])
+    return changed
+
+
 def payment_apply_intent(payment: Payment, intent: Any, *, observed_at: datetime) -> bool:
     """Bring a (locked) payment up to date with its PaymentIntent seen at `observed_at`.
 

@@ -570,6 +570,18 @@ def refunds_settle_unanswered(*, now: datetime | None = None) -> tuple[list[str]
 # --- Recording what Stripe holds ------------------------------------------------------------------
 
 
+# What refunds_apply writes on a refund already recorded.
+_STRIPE_FACT_FIELDS = [
+    "stripe_refund_id",
+    "amount",
+    "status",
+    "failure_reason",
+    "last_send_error",
+    "sent_at",
+    "updated_at",
+]
+
+
 def refunds_apply(payment: Payment, stripe_refunds: Iterable[Any]) -> list[Refund]:
     """Record refunds as Stripe holds them, for a locked payment; returns the rows touched.
 
@@ -615,7 +627,10 @@ def refunds_apply(payment: Payment, stripe_refunds: Iterable[Any]) -> list[Refun
             refund.failure_reason = ""
         refund.last_send_error = ""
         refund.sent_at = None
-        refund.save()
+        if refund.pk is None:
+            refund.save()
+        else:  # what Stripe's facts set, never the rest of a row another writer may hold
+            refund.save(update_fields=_STRIPE_FACT_FIELDS)
         touched.append(refund)
     _refund_totals_update(payment)
     return touched
