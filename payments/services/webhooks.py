@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import random
+import re
 from collections.abc import Mapping
 from contextlib import suppress
 from datetime import datetime, timedelta
@@ -90,6 +91,8 @@ def webhook_event_problem(data: Any, payload: bytes) -> str | None:
     retry for three days."""
     if b"\\u0000" in payload.lower() or b"\x00" in payload:
         return "the event contains a NUL character"
+    if _SURROGATE_ESCAPE.search(payload) and _has_lone_surrogate(data):
+        return "the event contains an unpaired UTF-16 surrogate (no Unicode text)"
     if not isinstance(data, Mapping):
         return "the event is not a JSON object"
     event_id, event_type = data.get("id"), data.get("type")
@@ -114,14 +117,41 @@ def webhook_event_problem(data: Any, payload: bytes) -> str | None:
     return None
 
 
+# `\ud800`-`\udfff` escapes: JSON allows them alone, but no text (nor PostgreSQL's jsonb) does.
+# The cheap byte search runs on every delivery; the walk only when an escape is there.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, Mapping):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(v) for v in value)
+    return False
+
+
+def _text(value: Any, limit: int) -> str:
+    """A refused event's id or type as storable text: cut, no NUL, no unpaired surrogate."""
+    if not isinstance(value, str):
+        return ""
+    text = value[:limit].replace("\x00", "")
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def webhook_refusal_record(*, payload: bytes, data: Any, reason: str) -> StripeWebhookRefusal:
     """Keep a trace of a signed delivery refused as malformed (never its body)."""
     fields = data if isinstance(data, Mapping) else {}
     event_id, event_type = fields.get("id"), fields.get("type")
     return StripeWebhookRefusal.objects.create(
         reason=reason[:255],
-        stripe_event_id=event_id[:255].replace("\x00", "") if isinstance(event_id, str) else "",
-        event_type=event_type[:100].replace("\x00", "") if isinstance(event_type, str) else "",
+        stripe_event_id=_text(event_id, 255),
+        event_type=_text(event_type, 100),
         body_sha256=hashlib.sha256(payload).hexdigest(),
         body_bytes=len(payload),
     )

@@ -51,6 +51,8 @@ def test_an_event_with_decimal_strings_is_stored_as_sent(hooks):
         (lambda e: e.update(type=None), "`type` is not a string"),
         (lambda e: e["data"]["object"].update(id="pi_\x00"), "contains a NUL character"),
         (lambda e: e["data"]["object"].update(id=["x"]), "`data.object.id` is not a string"),
+        (lambda e: e["data"]["object"].update(description="\ud800"), "unpaired UTF-16 surrogate"),
+        (lambda e: e.update(id="evt_\udfff"), "unpaired UTF-16 surrogate"),
     ],
 )
 def test_a_signed_but_malformed_event_is_a_400_and_leaves_a_trace(hooks, change, reason):
@@ -63,6 +65,15 @@ def test_a_signed_but_malformed_event_is_a_400_and_leaves_a_trace(hooks, change,
     refusal = StripeWebhookRefusal.objects.get()
     assert reason in refusal.reason
     assert len(refusal.body_sha256) == 64
+
+
+def test_a_surrogate_pair_is_text_and_the_event_is_stored(hooks):
+    price = {"id": "price_1", "object": "price", "nickname": "\U0001f600 plan"}
+    body = json.dumps(event("price.updated", price)).encode()  # ASCII: the pair as two escapes
+    assert b"\\ud83d\\ude00" in body
+    response = post_raw(hooks, body)
+    assert response.status_code == 200
+    assert StripeWebhookEvent.objects.get().data["data"]["object"]["nickname"] == "\U0001f600 plan"
 
 
 def test_an_event_at_another_api_version_is_applied_from_the_object_at_ours(hooks, stripe_sandbox):
