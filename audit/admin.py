@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from audit import selectors
 from audit.models import AuditEntry
 from backoffice.filters import AUDIT_OBJECT_TYPES
-from payments.admin import ChoicesListFilter, EstimatedCountPaginator
+from payments.admin import ADMIN_PER_PAGE, ChoicesListFilter, EstimatedCountPaginator
 
 
 class ObjectTypeFilter(ChoicesListFilter):
@@ -31,6 +31,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
     search_help_text = "Object id (exact), or words of the summary"
     ordering = ["-at", "-id"]
     paginator = EstimatedCountPaginator
+    list_per_page = ADMIN_PER_PAGE
     show_full_result_count = False  # no COUNT(*) over the whole trail on every page
     fields = (
         "at",

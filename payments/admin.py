@@ -95,9 +95,15 @@ class DisputeReasonFilter(ChoicesListFilter):
         return DISPUTE_REASONS
 
 
+ADMIN_PER_PAGE = 50
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     paginator = EstimatedCountPaginator
     show_full_result_count = False  # no COUNT(*) of the whole table for "(N total)"
+    # Drawing a row costs more than finding it: 50, not the admin's 100, keeps every list
+    # within twice the back-office's (25 a page) at a million rows.
+    list_per_page = ADMIN_PER_PAGE
     # Amount fields shown on the change page by a display method in the currency's precision:
     # model field -> method (which takes the field's place, label included).
     money_fields: dict[str, str] = {}

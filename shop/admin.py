@@ -14,7 +14,7 @@ from rest_framework.authtoken import admin as token_admin  # registers TokenAdmi
 from rest_framework.authtoken.models import TokenProxy
 
 from payments import selectors
-from payments.admin import CurrencyFilter, EstimatedCountPaginator
+from payments.admin import ADMIN_PER_PAGE, CurrencyFilter, EstimatedCountPaginator
 from shop.models import CustomUser, Order
 
 TOKEN_PREFIX_LENGTH = 6
@@ -40,6 +40,7 @@ class CustomUserAdmin(UserAdmin):
     readonly_fields = ["stripe_customer_id"]
     paginator = EstimatedCountPaginator
     show_full_result_count = False
+    list_per_page = ADMIN_PER_PAGE
 
 
 @admin.register(Order)
@@ -54,6 +55,7 @@ class OrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
     ordering = ["-id"]
     paginator = EstimatedCountPaginator
     show_full_result_count = False
+    list_per_page = ADMIN_PER_PAGE
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Order], search_term: str
@@ -91,6 +93,7 @@ class TokenAdmin(ReadOnlyMixin, token_admin.TokenAdmin):
     list_select_related = ("user",)
     paginator = EstimatedCountPaginator
     show_full_result_count = False
+    list_per_page = ADMIN_PER_PAGE
 
     @admin.display(description="Key")
     def key_prefix(self, obj: TokenProxy) -> str:
