@@ -22,6 +22,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.template import Context
 from django.template.base import render_value_in_context
+from django.urls import reverse
 from django.utils import formats
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
@@ -103,6 +104,10 @@ class _Cell:
         return f"<td {self.td_attrs}>{render_value_in_context(content, _CELL_CONTEXT)}</td>"
 
 
+# A number no URL of ours contains otherwise, replaced by each row's id.
+_PK_SENTINEL = 918273645546372819
+
+
 class ListTable(tables.Table):
     """A list page's table whose page of rows `_table.html` draws from `body_rows`."""
 
@@ -110,6 +115,23 @@ class ListTable(tables.Table):
     def back_query(self) -> str:
         """The way back to this list from a payment's page (backoffice.navigation), built once."""
         return back_query(getattr(self, "request", None))
+
+    def detail_url(self, name: str, pk: int) -> str:
+        """reverse(name, args=[pk]), reversed once per table and name: a page's rows all link
+        to the same kind of page, and reversing is a tenth of a millisecond a cell."""
+        halves = self._url_halves.get(name)
+        if halves is None:
+            head, _, tail = reverse(name, args=[_PK_SENTINEL]).partition(str(_PK_SENTINEL))
+            halves = self._url_halves[name] = (head, tail)
+        return f"{halves[0]}{int(pk)}{halves[1]}"
+
+    @cached_property
+    def _url_halves(self) -> dict[str, tuple[str, str]]:
+        return {}
+
+    @cached_property
+    def payments_url(self) -> str:
+        return reverse("backoffice:payments")
 
     def payment_link(self, payment_id: int | None, url: str) -> SafeString:
         return format_html('<a href="{}{}">#{}</a>', url, self.back_query, payment_id)

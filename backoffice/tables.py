@@ -6,7 +6,6 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import django_tables2 as tables
-from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
@@ -94,13 +93,13 @@ class PaymentTable(ListTable):
 
     def render_id(self, record: Payment) -> str:
         # The payment's page leads back to this list, filters and all (backoffice.navigation).
-        return self.payment_link(record.pk, reverse("backoffice:payment_detail", args=[record.pk]))
+        return self.payment_link(record.pk, self.detail_url("backoffice:payment_detail", record.pk))
 
     def render_order_id(self, record: Payment) -> str:
         """The order number, linking to the order's payments (its checkout attempts): the
         search box finds an order by its number. An order refunded in full says so; Order has
         no such status, so it is read from this payment's own (no join, no query per row)."""
-        url = f"{reverse('backoffice:payments')}?{urlencode({'q': f'#{record.order_id}'})}"
+        url = f"{self.payments_url}?{urlencode({'q': f'#{record.order_id}'})}"
         # Named "Order #N": the payment's own link in the same row reads "#N" too.
         link = format_html(
             '<a href="{}" aria-label="Order #{}" title="The payments of order #{}">#{}</a>',
@@ -175,7 +174,7 @@ class RefundTable(ListTable):
         return f"#{value}"
 
     def render_payment(self, record: Refund) -> str:
-        url = reverse("backoffice:payment_detail", args=[record.payment_id])
+        url = self.detail_url("backoffice:payment_detail", record.payment_id)
         return self.payment_link(record.payment_id, url)
 
     def render_amount(self, record: Refund) -> str:
@@ -228,14 +227,16 @@ class WebhookEventTable(ListTable):
         empty_text = "No webhook events match these filters."
 
     def render_stripe_event_id(self, record: StripeWebhookEvent) -> str:
-        url = reverse("backoffice:webhook_event_detail", args=[record.pk])
+        url = self.detail_url("backoffice:webhook_event_detail", record.pk)
         return format_html('<a class="mono" href="{}">{}</a>', url, record.stripe_event_id)
 
     def render_status(self, record: StripeWebhookEvent) -> str:
         return status_badge(record.status, record.get_status_display())
 
     def render_payment(self, record: StripeWebhookEvent) -> str:
-        url = reverse("backoffice:payment_detail", args=[record.payment_id])
+        # django-tables2 calls render_* only for a value: an event without a payment shows "—".
+        assert record.payment_id is not None
+        url = self.detail_url("backoffice:payment_detail", record.payment_id)
         return self.payment_link(record.payment_id, url)
 
 
@@ -277,11 +278,11 @@ class DisputeTable(ListTable):
         empty_text = "No disputes match these filters."
 
     def render_stripe_dispute_id(self, record: Dispute) -> str:
-        url = reverse("backoffice:dispute_detail", args=[record.pk])
+        url = self.detail_url("backoffice:dispute_detail", record.pk)
         return format_html('<a href="{}">{}</a>', url, record.stripe_dispute_id)
 
     def render_payment(self, record: Dispute) -> str:
-        url = reverse("backoffice:payment_detail", args=[record.payment_id])
+        url = self.detail_url("backoffice:payment_detail", record.payment_id)
         return format_html('<a href="{}">#{}</a>', url, record.payment_id)
 
     def render_amount(self, record: Dispute) -> str:
@@ -321,7 +322,7 @@ class AuditTable(ListTable):
         what = f"{record.object_type.replace('_', ' ')} {record.object_id}".strip()
         if record.payment_id is None:
             return what
-        url = reverse("backoffice:payment_detail", args=[record.payment_id])
+        url = self.detail_url("backoffice:payment_detail", record.payment_id)
         return format_html('{}<br><a href="{}">payment #{}</a>', what, url, record.payment_id)
 
     def render_summary(self, record: AuditEntry) -> str:
