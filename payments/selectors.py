@@ -364,9 +364,21 @@ def dashboard_currencies(*, days: int = 30, now: dt.datetime | None = None) -> l
     return dashboard_period(days=days, now=now).currencies
 
 
+# "Needs attention" counts stop here: past it the number says "more than anyone can go through
+# one by one", and counting on (10,000,000 payments' worth of failed events) costs a table scan.
+ATTENTION_CAP = 1000
+
+
+def _count_up_to_cap(queryset: QuerySet) -> int:
+    """The count, or ATTENTION_CAP + 1 when there are more (reads at most that many index rows)."""
+    return queryset.order_by()[: ATTENTION_CAP + 1].count()
+
+
 def webhook_events_needing_attention() -> int:
-    """Failed events: Stripe is retrying them or someone should replay them (a small set)."""
-    return StripeWebhookEvent.objects.filter(status=StripeWebhookEvent.Status.FAILED).count()
+    """Failed events: Stripe is retrying them or someone should replay them (capped count)."""
+    return _count_up_to_cap(
+        StripeWebhookEvent.objects.filter(status=StripeWebhookEvent.Status.FAILED)
+    )
 
 
 @dataclass(frozen=True)
@@ -382,14 +394,16 @@ def refunds_needing_attention(
     *, failed_days: int = 30, now: dt.datetime | None = None
 ) -> RefundsAttention:
     """Refunds someone should look at (small index scans: the partial indexes of unanswered
-    and of awaiting refunds, and (status, created_at))."""
+    and of awaiting refunds, and (status, created_at)); counts capped at ATTENTION_CAP."""
     since = (now or timezone.now()) - dt.timedelta(days=failed_days)
     return RefundsAttention(
-        waiting=Refund.objects.filter(Refund.UNANSWERED).count(),
-        failed=Refund.objects.filter(status=Refund.Status.FAILED, created_at__gte=since).count(),
+        waiting=_count_up_to_cap(Refund.objects.filter(Refund.UNANSWERED)),
+        failed=_count_up_to_cap(
+            Refund.objects.filter(status=Refund.Status.FAILED, created_at__gte=since)
+        ),
         failed_days=failed_days,
         failed_since=timezone.localdate(since),
-        awaiting=Refund.objects.filter(status=Refund.Status.AWAITING_APPROVAL).count(),
+        awaiting=_count_up_to_cap(Refund.objects.filter(status=Refund.Status.AWAITING_APPROVAL)),
     )
 
 

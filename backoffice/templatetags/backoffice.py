@@ -8,6 +8,7 @@ from django import template
 
 from backoffice import tables
 from payments import money as money_
+from payments import selectors
 
 register = template.Library()
 
@@ -27,6 +28,14 @@ def humanize_code(value: str) -> str:
 
 
 register.filter("dispute_badge", tables.dispute_badge)
+
+
+@register.filter
+def attention_count(count: int) -> str:
+    """A "Needs attention" count: `1,000+` past the cap the selectors count up to."""
+    if count > selectors.ATTENTION_CAP:
+        return f"{selectors.ATTENTION_CAP:,}+"
+    return f"{count:,}"
 
 
 @register.filter

@@ -58,6 +58,22 @@ def test_it_counts_failed_webhook_events(finance: Client):
     assert f'href="{reverse("backoffice:webhook_events")}?status=failed"' in html
 
 
+def test_needs_attention_counts_stop_at_a_thousand(finance: Client):
+    """Past a thousand failed events nobody goes through them one by one, and counting on
+    would scan the table: the page says "1,000+" and the link still lists them all."""
+    StripeWebhookEvent.objects.bulk_create(
+        StripeWebhookEvent(
+            stripe_event_id=f"evt_{i}", event_type="charge.refunded", data={}, status="failed"
+        )
+        for i in range(1001)
+    )
+    html = finance.get(URL).content.decode()
+    assert '<span class="stat-number">1,000+</span>' in html
+    StripeWebhookEvent.objects.filter(stripe_event_id="evt_0").delete()
+    html = finance.get(URL).content.decode()
+    assert '<span class="stat-number">1,000</span>' in html
+
+
 def test_it_draws_the_chart_as_svg_without_inline_styles(finance: Client):
     _pay("10.00", days_ago=1)
     _pay("3.00", status=Payment.Status.FAILED, days_ago=2)
