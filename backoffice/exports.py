@@ -36,10 +36,10 @@ def is_large(queryset: QuerySet) -> bool:
     decides, so a rough estimate never sends a small export to the background."""
     limit = settings.BACKOFFICE_EXPORT_STREAM_MAX_ROWS
     if connection.vendor == "postgresql":
-        estimate = selectors._planner_estimate(queryset)
+        estimate = selectors.planner_estimate(queryset)
         if estimate is not None and estimate <= limit:
             return False
-    return queryset.order_by()[: limit + 1].count() > limit
+    return selectors.count_up_to(queryset, limit) > limit
 
 
 def export_path(export: CsvExport) -> Path:

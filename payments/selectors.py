@@ -369,15 +369,17 @@ def dashboard_currencies(*, days: int = 30, now: dt.datetime | None = None) -> l
 ATTENTION_CAP = 1000
 
 
-def _count_up_to_cap(queryset: QuerySet) -> int:
-    """The count, or ATTENTION_CAP + 1 when there are more (reads at most that many index rows)."""
-    return queryset.order_by()[: ATTENTION_CAP + 1].count()
+def count_up_to(queryset: QuerySet, cap: int) -> int:
+    """The count, or cap + 1 when there are more: never a full COUNT(*), at most cap + 1 rows
+    read (the one bounded count every list, page and export uses)."""
+    return queryset.order_by().values("pk")[: cap + 1].count()
 
 
 def webhook_events_needing_attention() -> int:
     """Failed events: Stripe is retrying them or someone should replay them (capped count)."""
-    return _count_up_to_cap(
-        StripeWebhookEvent.objects.filter(status=StripeWebhookEvent.Status.FAILED)
+    return count_up_to(
+        StripeWebhookEvent.objects.filter(status=StripeWebhookEvent.Status.FAILED),
+        ATTENTION_CAP,
     )
 
 
@@ -397,13 +399,16 @@ def refunds_needing_attention(
     and of awaiting refunds, and (status, created_at)); counts capped at ATTENTION_CAP."""
     since = (now or timezone.now()) - dt.timedelta(days=failed_days)
     return RefundsAttention(
-        waiting=_count_up_to_cap(Refund.objects.filter(Refund.UNANSWERED)),
-        failed=_count_up_to_cap(
-            Refund.objects.filter(status=Refund.Status.FAILED, created_at__gte=since)
+        waiting=count_up_to(Refund.objects.filter(Refund.UNANSWERED), ATTENTION_CAP),
+        failed=count_up_to(
+            Refund.objects.filter(status=Refund.Status.FAILED, created_at__gte=since),
+            ATTENTION_CAP,
         ),
         failed_days=failed_days,
         failed_since=timezone.localdate(since),
-        awaiting=_count_up_to_cap(Refund.objects.filter(status=Refund.Status.AWAITING_APPROVAL)),
+        awaiting=count_up_to(
+            Refund.objects.filter(status=Refund.Status.AWAITING_APPROVAL), ATTENTION_CAP
+        ),
     )
 
 
@@ -524,9 +529,9 @@ def list_summary(
     rows are counted up to SUMMARY_CAP (+1) and only then totalled; beyond it, the count is the
     planner's estimate on PostgreSQL."""
     unordered = queryset.order_by()
-    capped = unordered.values("pk")[: SUMMARY_CAP + 1].count()
+    capped = count_up_to(unordered, SUMMARY_CAP)
     if capped > SUMMARY_CAP:
-        estimate = _planner_estimate(unordered)
+        estimate = planner_estimate(unordered)
         if estimate is not None:
             return ListSummary(count=max(estimate, capped), exact=False, estimated=True)
         return ListSummary(count=SUMMARY_CAP, exact=False, estimated=False)
@@ -545,13 +550,13 @@ def count_or_estimate(queryset: QuerySet) -> int:
     """How many rows a list has, for paging (the admin's) without a full-table COUNT(*):
     counted up to SUMMARY_CAP (+1), beyond it the planner's estimate on PostgreSQL."""
     unordered = queryset.order_by()
-    capped = unordered.values("pk")[: SUMMARY_CAP + 1].count()
+    capped = count_up_to(unordered, SUMMARY_CAP)
     if capped <= SUMMARY_CAP:
         return capped
-    return max(_planner_estimate(unordered) or 0, capped)
+    return max(planner_estimate(unordered) or 0, capped)
 
 
-def _planner_estimate(queryset: QuerySet) -> int | None:
+def planner_estimate(queryset: QuerySet) -> int | None:
     """PostgreSQL's estimate of how many rows the query returns (EXPLAIN, no execution)."""
     if connection.vendor != "postgresql":
         return None

@@ -21,10 +21,6 @@ from backoffice.views.common import CsvColumn as Col
 from backoffice.views.exports import CsvExportSpec, csv_export
 
 
-def _filter(request: HtmxHttpRequest) -> AuditFilter:
-    return AuditFilter(request.GET, queryset=selectors.audit_entry_list(), request=request)
-
-
 @require_safe
 @staff_view(AUDIT_PERM)
 @vary_on_headers("HX-Request")
@@ -32,7 +28,7 @@ def audit_list(request: HtmxHttpRequest) -> HttpResponse:
     return list_page(
         request,
         template="backoffice/audit.html",
-        filterset=_filter(request),
+        filterset=AUDIT_EXPORT.filterset(request.GET, request),
         table_class=AuditTable,
     )
 

@@ -58,7 +58,7 @@ def dispute_list(request: HtmxHttpRequest) -> HttpResponse:
     return list_page(
         request,
         template="backoffice/disputes.html",
-        filterset=DisputeFilter(request.GET, queryset=selectors.dispute_list()),
+        filterset=DISPUTE_EXPORT.filterset(request.GET, request),
         table_class=DisputeTable,
     )
 

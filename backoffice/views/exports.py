@@ -42,7 +42,8 @@ SPECS: dict[str, CsvExportSpec] = {}
 
 @dataclass(frozen=True)
 class CsvExportSpec:
-    """One list's export. `filterset(data, request)` builds the list's FilterSet (request is
+    """One list's export. `filterset(data, request)` builds the list's FilterSet, for its page
+    and its export (request is
     None when a background job rebuilds it from the saved query)."""
 
     kind: str

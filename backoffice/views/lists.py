@@ -33,7 +33,7 @@ def payment_list(request: HtmxHttpRequest) -> HttpResponse:
     return list_page(
         request,
         template="backoffice/payments.html",
-        filterset=PaymentFilter(request.GET, queryset=selectors.payment_list()),
+        filterset=PAYMENT_EXPORT.filterset(request.GET, request),
         table_class=PaymentTable,
         summary=lambda qs: selectors.list_summary(
             qs, currency_field="currency", refunded_field="amount_refunded"
@@ -49,7 +49,7 @@ def refund_list(request: HtmxHttpRequest) -> HttpResponse:
     return list_page(
         request,
         template="backoffice/refunds.html",
-        filterset=RefundFilter(request.GET, queryset=selectors.refund_list(), request=request),
+        filterset=REFUND_EXPORT.filterset(request.GET, request),
         table_class=RefundTable,
         summary=lambda qs: selectors.list_summary(qs, currency_field="payment__currency"),
         summary_noun="refund",
@@ -63,7 +63,7 @@ def webhook_event_list(request: HtmxHttpRequest) -> HttpResponse:
     return list_page(
         request,
         template="backoffice/webhook_events.html",
-        filterset=WebhookEventFilter(request.GET, queryset=selectors.webhook_event_list()),
+        filterset=WEBHOOK_EVENT_EXPORT.filterset(request.GET, request),
         table_class=WebhookEventTable,
         extra={
             "known_event_types": KNOWN_EVENT_TYPES,
