@@ -15,6 +15,7 @@ import datetime as dt
 import inspect
 from collections.abc import Callable
 from functools import cached_property
+from html import escape as _escape
 from typing import Any
 
 import django_tables2 as tables
@@ -24,7 +25,9 @@ from django.template import Context
 from django.template.base import render_value_in_context
 from django.urls import reverse
 from django.utils import formats
-from django.utils.html import format_html
+from django.utils.encoding import force_str
+from django.utils.hashable import make_hashable
+from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import is_aware, localtime
 from django_tables2.utils import Accessor
@@ -37,54 +40,90 @@ _CELL_CONTEXT = Context(autoescape=True)
 _ARGUMENTS = ("value", "record", "table", "column", "bound_column")
 
 
+# The `date` filter's formats the lists use, as strftime draws them for four-digit years (a
+# tenth of the time of Django's DateFormat, which is general).
+_STRFTIME = {"Y-m-d H:i": "%Y-%m-%d %H:%M", "Y-m-d H:i:s": "%Y-%m-%d %H:%M:%S"}
+
+
 class DateTimeColumn(tables.Column):
     """A date and time in the viewer's time zone, in `format` (the `date` filter's syntax): what
     django-tables2's DateTimeColumn shows, without a template per cell."""
 
     def __init__(self, *, format: str, **kwargs: Any) -> None:
         self.format = format
+        self.strftime = _STRFTIME.get(format)
         super().__init__(**kwargs)
 
     def render(self, value: dt.datetime) -> str:
-        return formats.date_format(localtime(value) if is_aware(value) else value, self.format)
+        local = localtime(value) if is_aware(value) else value
+        if self.strftime is not None and local.year >= 1000:
+            return local.strftime(self.strftime)
+        return formats.date_format(local, self.format)
 
     def value(self, value: Any, **kwargs: Any) -> Any:
         return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value
 
 
 class _Cell:
-    """One column of a table, prepared to render its cell of any row."""
+    """One column of a table, prepared to render its cell of any row.
+
+    Prepared once per table: the `<td>` and what the render method takes; on the first row,
+    whether the column shows a choice's label (then the labels, as `get_FOO_display` gives
+    them). A cell then costs attribute lookups, the render method, and the escaping `{{ cell }}`
+    does: plain text escaped, safe strings as they are, anything else through the template
+    engine's own `render_value_in_context` (numbers and dates localized)."""
 
     def __init__(self, table: tables.Table, bound: Any) -> None:
-        self.td_attrs = bound.attrs["td"].as_html()
+        self.td_open = f"<td {bound.attrs['td'].as_html()}>"
         self.accessor = Accessor(bound.accessor)
+        self.bits = tuple(self.accessor.bits)
         self.empty_values = bound.column.empty_values
         self.default = bound.default
-        self.render: Callable[..., Any] = bound.render
+        # A plain column's render gives back the value: not called.
+        plain = getattr(bound.render, "__func__", None) is tables.Column.render
+        self.render: Callable[..., Any] | None = None if plain else bound.render
         given = {"table": table, "column": bound.column, "bound_column": bound}
-        wanted = inspect.signature(self.render).parameters
+        wanted = inspect.signature(bound.render).parameters
         self.fixed = {k: v for k, v in given.items() if k in wanted}
         self.wants_value = "value" in wanted
         self.wants_record = "record" in wanted
-        self.display: str | None = None  # get_FOO_display, as django-tables2 shows choices
+        self.labels: dict[Any, Any] | None = None  # a choice field's labels, by value
         self.checked_display = False
+
+    def _check_display(self, record: Any) -> None:
+        self.checked_display = True
+        penultimate, _ = self.accessor.penultimate(record)
+        if not isinstance(penultimate, models.Model):
+            return
+        try:
+            field = self.accessor.get_field(record)
+        except FieldDoesNotExist:
+            return
+        if getattr(field, "choices", ()):
+            # What get_FOO_display shows: the label (a lazy one made text), else the value.
+            self.labels = {
+                make_hashable(k): force_str(v, strings_only=True) for k, v in field.flatchoices
+            }
 
     def _value(self, record: Any) -> Any:
         if not self.checked_display:
-            self.checked_display = True
-            penultimate, remainder = self.accessor.penultimate(record)
-            if isinstance(penultimate, models.Model):
-                try:
-                    field = self.accessor.get_field(record)
-                except FieldDoesNotExist:
-                    field = None
-                if getattr(field, "choices", ()):
-                    self.display = f"get_{remainder}_display"
-        if self.display:
-            penultimate, _ = self.accessor.penultimate(record)
-            display = getattr(penultimate, self.display, None)
-            if display is not None:
-                return display()
+            self._check_display(record)
+        value = record
+        try:
+            for bit in self.bits:
+                value = getattr(value, bit)
+        except Exception:  # no such attribute on the way (a dict, say): django-tables2's lookup
+            return self._resolved(record)
+        if callable(value):  # a method: django-tables2 calls it
+            return self._resolved(record)
+        if self.labels is not None:
+            try:
+                return self.labels.get(value, value)
+            except TypeError:  # an unhashable value is shown as it is, as get_FOO_display does
+                return value
+        return value
+
+    def _resolved(self, record: Any) -> Any:
         try:
             return self.accessor.resolve(record)
         except Exception:  # a column that is no field of this row shows its default
@@ -94,6 +133,8 @@ class _Cell:
         value = self._value(record)
         if value in self.empty_values:
             content = self.default
+        elif self.render is None:
+            content = value
         else:
             kwargs = dict(self.fixed)
             if self.wants_value:
@@ -101,7 +142,14 @@ class _Cell:
             if self.wants_record:
                 kwargs["record"] = record
             content = self.render(**kwargs)
-        return f"<td {self.td_attrs}>{render_value_in_context(content, _CELL_CONTEXT)}</td>"
+        kind = type(content)
+        if kind is SafeString:
+            text = content
+        elif kind is str:
+            text = _escape(content)
+        else:
+            text = render_value_in_context(content, _CELL_CONTEXT)
+        return f"{self.td_open}{text}</td>"
 
 
 # A number no URL of ours contains otherwise, replaced by each row's id.
@@ -134,14 +182,25 @@ class ListTable(tables.Table):
         return reverse("backoffice:payments")
 
     def payment_link(self, payment_id: int | None, url: str) -> SafeString:
-        return format_html('<a href="{}{}">#{}</a>', url, self.back_query, payment_id)
+        """`<a href="url?back=...">#id</a>`, as format_html draws it."""
+        number = _escape(str(payment_id))
+        return SafeString(f'<a href="{_escape(url)}{self._back_html}">#{number}</a>')
+
+    @cached_property
+    def _back_html(self) -> str:
+        return str(conditional_escape(self.back_query))
 
     def body_rows(self) -> SafeString:
         """The `<tr>`s of the current page ("" when it has none)."""
         cells = [_Cell(self, bound) for bound in self.columns]
+        plain_rows = not self.row_attrs  # then a row's attributes are its even/odd class
         rows = []
         for row in self.paginated_rows:
             record = row.record
-            tds = "".join(cell.html(record) for cell in cells)
-            rows.append(f"<tr {row.attrs.as_html()}>{tds}</tr>")
+            tds = "".join([cell.html(record) for cell in cells])
+            if plain_rows:
+                attrs = 'class="odd"' if row.row_counter % 2 else 'class="even"'
+            else:
+                attrs = row.attrs.as_html()
+            rows.append(f"<tr {attrs}>{tds}</tr>")
         return mark_safe("\n".join(rows))  # noqa: S308 (each cell escaped above)

@@ -3,10 +3,14 @@ a tie-breaker so that paging through equal values is stable."""
 
 from __future__ import annotations
 
+import functools
+from functools import cached_property
+from html import escape as _escape
 from urllib.parse import urlencode
 
 import django_tables2 as tables
-from django.utils.html import format_html
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 
 from audit.changes import entry_changes_text
@@ -19,10 +23,13 @@ TEMPLATE = "backoffice/_table.html"
 DATETIME_FORMAT = "Y-m-d H:i"
 
 
+# Badges are a few fixed strings (a status and its label): each is drawn once per process.
+@functools.lru_cache(maxsize=256)
 def status_badge(value: str, label: str) -> str:
     return format_html('<span class="badge badge-{}">{}</span>', value, label)
 
 
+@functools.lru_cache(maxsize=64)
 def dispute_badge(status: str) -> str:
     """ "Disputed" on a payment, with the dispute's status: the list and the payment page."""
     label = Dispute.Status(status).label if status in Dispute.Status.values else status
@@ -99,18 +106,19 @@ class PaymentTable(ListTable):
         """The order number, linking to the order's payments (its checkout attempts): the
         search box finds an order by its number. An order refunded in full says so; Order has
         no such status, so it is read from this payment's own (no join, no query per row)."""
-        url = f"{self.payments_url}?{urlencode({'q': f'#{record.order_id}'})}"
+        order = _escape(str(record.order_id))
         # Named "Order #N": the payment's own link in the same row reads "#N" too.
-        link = format_html(
-            '<a href="{}" aria-label="Order #{}" title="The payments of order #{}">#{}</a>',
-            url,
-            record.order_id,
-            record.order_id,
-            record.order_id,
+        link = (
+            f'<a href="{self._order_search_html}{_escape(urlencode({"q": f"#{record.order_id}"}))}"'
+            f' aria-label="Order #{order}" title="The payments of order #{order}">#{order}</a>'
         )
         if record.status != Payment.Status.REFUNDED:
-            return link
-        return format_html("{} · {}", link, Payment.Status.REFUNDED.label)
+            return SafeString(link)
+        return SafeString(f"{link} · {escape(Payment.Status.REFUNDED.label)}")
+
+    @cached_property
+    def _order_search_html(self) -> str:
+        return escape(f"{self.payments_url}?")
 
     def render_amount(self, record: Payment) -> str:
         return money.format_amount(record.amount, record.currency)
