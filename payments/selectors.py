@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -506,6 +507,12 @@ def dispute_answers(*, dispute: Dispute) -> QuerySet[AuditEntry]:
 # Up to this many rows a list is counted and totalled exactly (a bounded scan); beyond it the
 # count is the planner's estimate (PostgreSQL) or "more than", and no totals are summed.
 SUMMARY_CAP = 10_000
+# An unfiltered list of a table the planner last put above LARGE_TABLE rows is not counted again
+# for a minute in this process: it shows that estimate (an unfiltered list is the page most
+# opened, and its capped count reads 10,001 index entries each time).
+LARGE_TABLE = 10 * SUMMARY_CAP
+LARGE_TABLE_SECONDS = 60.0
+_large_tables: dict[str, tuple[int, float]] = {}
 
 
 @dataclass(frozen=True)
@@ -529,10 +536,20 @@ def list_summary(
     rows are counted up to SUMMARY_CAP (+1) and only then totalled; beyond it, the count is the
     planner's estimate on PostgreSQL."""
     unordered = queryset.order_by()
+    whole_table = not unordered.query.where
+    if whole_table:
+        known = _large_tables.get(unordered.model._meta.db_table)
+        if known is not None and known[1] > time.monotonic():
+            return ListSummary(count=known[0], exact=False, estimated=True)
     capped = count_up_to(unordered, SUMMARY_CAP)
     if capped > SUMMARY_CAP:
         estimate = planner_estimate(unordered)
         if estimate is not None:
+            if whole_table and estimate > LARGE_TABLE:
+                _large_tables[unordered.model._meta.db_table] = (
+                    estimate,
+                    time.monotonic() + LARGE_TABLE_SECONDS,
+                )
             return ListSummary(count=max(estimate, capped), exact=False, estimated=True)
         return ListSummary(count=SUMMARY_CAP, exact=False, estimated=False)
     sums: dict[str, Any] = {"total": Sum(amount_field), "n": Count("pk")}

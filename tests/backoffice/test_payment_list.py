@@ -242,6 +242,42 @@ def test_no_count_of_the_whole_table(finance: Client, monkeypatch):
     assert not summary.exact and summary.totals == []
 
 
+@pytest.mark.postgres
+def test_a_large_tables_unfiltered_list_is_not_counted_again_for_a_minute(
+    finance: Client, monkeypatch
+):
+    """Once the unfiltered list was counted past the cap and the planner put the table above
+    LARGE_TABLE rows, the next minute's unfiltered pages show that estimate without counting;
+    a filtered list is still counted up to the cap."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from payments import selectors
+
+    monkeypatch.setattr(selectors, "SUMMARY_CAP", 2)
+    monkeypatch.setattr(selectors, "LARGE_TABLE", 0)
+    monkeypatch.setattr(selectors, "_large_tables", {})
+    for _ in range(3):
+        _pay()
+
+    def counts(params=None):
+        with CaptureQueriesContext(connection) as ctx:
+            summary = finance.get(URL, params or {}).context["summary"]
+        return summary, [q for q in ctx.captured_queries if "COUNT(" in q["sql"].upper()]
+
+    first, counted = counts()
+    assert counted and first.estimated
+    again, counted = counts()
+    assert not counted and again.estimated and again.count == first.count
+    filtered, counted = counts({"currency": "EUR"})
+    assert counted and not filtered.exact
+    monkeypatch.setattr(selectors, "LARGE_TABLE_SECONDS", 0.0)
+    monkeypatch.setattr(selectors, "_large_tables", {})
+    counts()
+    _, counted = counts()
+    assert counted  # the minute is over: counted again
+
+
 def test_the_list_says_how_many_and_how_much_per_currency(finance: Client):
     _pay("10.00")
     _pay("5.50")
