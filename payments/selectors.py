@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, F, Q, QuerySet, Sum
@@ -433,17 +433,18 @@ def refund_for_decision(*, refund_id: int) -> Refund:
 def users_who_may_refund() -> QuerySet[CustomUser]:
     """People who may refund (Finance, direct grants, superusers): the refunds filter's choices.
 
-    Hashed sub-selects of the two small permission tables, rather than `with_perm`'s joins,
-    which scan every customer through them (a tenth of a second at ten thousand customers).
+    One query: the ids are a union of the superusers (a partial index of staff and superusers),
+    the members of groups granted `add_refund` and those granted it directly (two small
+    permission tables), rather than `with_perm`'s joins or an OR over every customer, which
+    scan the users table (a tenth of a second at ten thousand customers).
     """
-    perm = Permission.objects.get(content_type__app_label="payments", codename="add_refund")
-    via_group = CustomUser.groups.through.objects.filter(group__permissions=perm)  # type: ignore[attr-defined]
-    direct = CustomUser.user_permissions.through.objects.filter(permission=perm)  # type: ignore[attr-defined]
-    return CustomUser.objects.filter(
-        Q(is_superuser=True)
-        | Q(pk__in=via_group.values("customuser_id"))
-        | Q(pk__in=direct.values("customuser_id"))
-    ).order_by("username")
+    grant = Q(permission__codename="add_refund", permission__content_type__app_label="payments")
+    groups = Group.permissions.through.objects.filter(grant).values("group_id")  # type: ignore[attr-defined]
+    via_group = CustomUser.groups.through.objects.filter(group_id__in=groups)  # type: ignore[attr-defined]
+    direct = CustomUser.user_permissions.through.objects.filter(grant)  # type: ignore[attr-defined]
+    superusers = CustomUser.objects.filter(is_superuser=True).values("pk")
+    ids = superusers.union(via_group.values("customuser_id"), direct.values("customuser_id"))
+    return CustomUser.objects.filter(pk__in=ids).order_by("username")
 
 
 def payments_visible_to(user: CustomUser) -> QuerySet[Payment]:

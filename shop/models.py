@@ -34,7 +34,16 @@ class CustomUser(AbstractUser):
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
         # The back-office finds a customer by email whatever its case (UPPER(email) = UPPER(...)).
-        indexes = [models.Index(Upper("email"), name="shop_user_email_upper")]
+        indexes = [
+            models.Index(Upper("email"), name="shop_user_email_upper"),
+            # Staff and superusers, a handful among the customers: the refunds and audit
+            # filters' people (payments.selectors.users_who_may_refund, audit_actors).
+            models.Index(
+                fields=["username"],
+                condition=models.Q(is_superuser=True) | models.Q(is_staff=True),
+                name="shop_user_staff",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["stripe_customer_id"],

@@ -67,6 +67,27 @@ def test_it_filters_by_who_refunded(finance: Client, finance_user, rows):
     assert f'<option value="{finance_user.pk}" selected>fiona</option>' in response.content.decode()
 
 
+def _offered(response) -> list[str]:
+    field = response.context["filter"].form["created_by"]
+    return [label for value, label in field.field.choices if value != ""]
+
+
+def test_the_created_by_filter_offers_exactly_those_who_may_refund(finance: Client, finance_user):
+    """Superusers, Finance, a direct grant; not Support, not customers. The people are read on
+    every page (a grant shows at once), and a customer's id is no choice (a 400)."""
+    from django.contrib.auth.models import Permission
+
+    factories.user("root", is_superuser=True, is_staff=True)
+    factories.user("sam", group="Support")
+    customer = factories.user("cathy")
+    direct = factories.user("dana")
+    direct.user_permissions.add(Permission.objects.get(codename="add_refund"))
+    assert _offered(finance.get(URL)) == ["dana", "fiona", "root"]
+    later = factories.user("gina", group="Finance")
+    assert _offered(finance.get(URL)) == ["dana", "fiona", "gina", "root"]
+    assert later.pk and finance.get(URL, {"created_by": customer.pk}).status_code == 400
+
+
 def test_it_sorts_by_amount(finance: Client, rows):
     ids = _ids(finance.get(URL, {"sort": "-amount"}))
     assert ids == [rows["failed"].pk, rows["fraud"].pk, rows["dup"].pk]
@@ -85,6 +106,6 @@ def test_queries_stay_constant(finance: Client, finance_user, django_assert_max_
         p = factories.payment()
         factories.refund(p, amount="1.00", created_by=finance_user)
     # session, user, permissions (2), the created-by choices, the count and totals, the page.
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(8):
         response = finance.get(URL)
     assert len(_ids(response)) == 25
