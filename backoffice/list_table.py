@@ -21,6 +21,7 @@ from typing import Any
 import django_tables2 as tables
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.db.models import QuerySet
 from django.template import Context
 from django.template.base import render_value_in_context
 from django.urls import reverse
@@ -30,6 +31,7 @@ from django.utils.hashable import make_hashable
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import is_aware, localtime
+from django_tables2.data import TableQuerysetData
 from django_tables2.utils import Accessor
 
 from backoffice.navigation import back_query
@@ -156,8 +158,32 @@ class _Cell:
 _PK_SENTINEL = 918273645546372819
 
 
+class DeferredJoinPages(TableQuerysetData):
+    """A list's rows, where a page past the first is a deferred join: the page's ids are picked
+    by OFFSET from the ordering's index alone (an index-only scan), and only those rows are read
+    with their joins (`pk IN (SELECT pk ... OFFSET n LIMIT m)`, in the list's order). A plain
+    OFFSET joins the customer of every row it skips: page 50 read 1,250 rows and their users to
+    show 25."""
+
+    def __getitem__(self, key: Any) -> Any:
+        queryset = self.data
+        query = queryset.query
+        if (
+            isinstance(key, slice)
+            and key.start
+            and not (query.distinct or query.combinator or query.is_sliced)
+        ):
+            return queryset.filter(pk__in=queryset.values("pk")[key])
+        return queryset[key]
+
+
 class ListTable(tables.Table):
     """A list page's table whose page of rows `_table.html` draws from `body_rows`."""
+
+    def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
+        if isinstance(data, QuerySet):
+            data = DeferredJoinPages(data)
+        super().__init__(data, *args, **kwargs)
 
     @cached_property
     def back_query(self) -> str:

@@ -192,6 +192,31 @@ def test_it_pages_without_counting(finance: Client):
     assert 'rel="prev"' in second.content.decode()
 
 
+@pytest.mark.parametrize("sort", ["", "-amount", "amount", "customer", "status", "-created_at"])
+def test_a_deeper_page_is_a_deferred_join_with_the_rows_an_offset_gives(finance: Client, sort):
+    """Page 2 and on: the page's ids are picked from the ordering alone, then only those rows
+    are read with their customers; the rows and their order are the plain OFFSET's."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from backoffice.tables import PaymentTable
+    from backoffice.views.common import ordered
+    from payments import selectors
+
+    for i in range(60):
+        _pay(f"{(i * 7) % 13 + 1}.00", email=f"c{i % 9}@example.com", days_ago=i % 4)
+    expected = [p.pk for p in ordered(PaymentTable, selectors.payment_list(), sort)[25:50]]
+    with CaptureQueriesContext(connection) as ctx:
+        second = finance.get(URL, {"page": "2", "sort": sort})
+    assert _ids(second) == expected
+    (page_query,) = [
+        q["sql"]
+        for q in ctx.captured_queries
+        if "payments_payment" in q["sql"] and " IN (SELECT" in q["sql"]
+    ]
+    assert "OFFSET 25" in page_query
+
+
 def test_a_page_past_the_end_or_not_a_number_does_not_fail(finance: Client):
     _pay()
     assert finance.get(URL, {"page": "99"}).status_code == 200
