@@ -429,6 +429,30 @@ def test_search_finds_partial_input(finance: Client):
     assert _ids(finance.get(URL, {"q": "pi_3Mx"})) == []  # a prefix, not anywhere in the id
 
 
+@pytest.mark.parametrize("ids_at_most", [500, 1])
+def test_a_customer_search_finds_the_same_payments_with_ids_or_a_subquery(
+    finance: Client, monkeypatch, ids_at_most
+):
+    """Matching customers are looked up once and passed on as ids, past SEARCH_CUSTOMER_IDS as a
+    subquery: the same payments, count and totals either way. A term with "@" searches emails."""
+    from payments import selectors
+
+    monkeypatch.setattr(selectors, "SEARCH_CUSTOMER_IDS", ids_at_most)
+    ann = factories.user("ann", email="ann@shop.test", first_name="Ann")
+    bo = factories.user("bo", email="bo.ann@shop.test", first_name="Bo")
+    at = factories.user("at", email="x@other.test", last_name="ann@shop.test")  # not an email
+    mine = [factories.payment(factories.order(u, total="5.00")) for u in (ann, bo, ann)]
+    factories.payment(factories.order(at, total="9.00"))
+    response = finance.get(URL, {"q": "ANN@shop.test"})
+    assert sorted(_ids(response)) == sorted(p.pk for p in mine)
+    summary = response.context["summary"]
+    assert summary.count == 3 and [(t.currency, t.amount) for t in summary.totals] == [
+        ("EUR", Decimal("15.00"))
+    ]
+    assert len(_ids(finance.get(URL, {"q": "ann"}))) == 4  # without "@": the names too
+    assert _ids(finance.get(URL, {"q": "nobody@shop.test"})) == []
+
+
 class TestRefundsInTheList:
     """The Refunded column, the two refund badges, and the order cell (issue 13)."""
 
