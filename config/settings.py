@@ -102,7 +102,8 @@ WEBHOOK_MIDDLEWARE = [
 # django-axes first: it refuses a locked-out user (and IP) before a password is even checked.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend, with the permissions in one query (every back-office page checks them).
+    "shop.permissions.OneQueryModelBackend",
 ]
 
 ROOT_URLCONF = "config.urls"
