@@ -122,8 +122,8 @@ class _Cell:
         if self.labels is not None:
             try:
                 return self.labels.get(value, value)
-            except TypeError:  # an unhashable value is shown as it is, as get_FOO_display does
-                return value
+            except TypeError:  # an unhashable value (a list, say), as get_FOO_display takes it
+                return self.labels.get(make_hashable(value), value)
         return value
 
     def _resolved(self, record: Any) -> Any:
