@@ -9,7 +9,7 @@ from html import escape as _escape
 from urllib.parse import urlencode
 
 import django_tables2 as tables
-from django.utils.html import escape, format_html
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 
@@ -114,11 +114,11 @@ class PaymentTable(ListTable):
         )
         if record.status != Payment.Status.REFUNDED:
             return SafeString(link)
-        return SafeString(f"{link} · {escape(Payment.Status.REFUNDED.label)}")
+        return SafeString(f"{link} · {_escape(str(Payment.Status.REFUNDED.label))}")
 
     @cached_property
     def _order_search_html(self) -> str:
-        return escape(f"{self.payments_url}?")
+        return _escape(f"{self.payments_url}?")
 
     def render_amount(self, record: Payment) -> str:
         return money.format_amount(record.amount, record.currency)

@@ -25,53 +25,6 @@ from backoffice.views.common import (
 from backoffice.views.exports import CsvExportSpec, csv_export
 from payments import selectors
 
-
-@require_safe
-@staff_view()
-@vary_on_headers("HX-Request", "HX-History-Restore-Request")
-def payment_list(request: HtmxHttpRequest) -> HttpResponse:
-    return list_page(
-        request,
-        template="backoffice/payments.html",
-        filterset=PAYMENT_EXPORT.filterset(request.GET, request),
-        table_class=PaymentTable,
-        summary=lambda qs: selectors.list_summary(
-            qs, currency_field="currency", refunded_field="amount_refunded"
-        ),
-        summary_noun="payment",
-    )
-
-
-@require_safe
-@staff_view("payments.view_refund")
-@vary_on_headers("HX-Request", "HX-History-Restore-Request")
-def refund_list(request: HtmxHttpRequest) -> HttpResponse:
-    return list_page(
-        request,
-        template="backoffice/refunds.html",
-        filterset=REFUND_EXPORT.filterset(request.GET, request),
-        table_class=RefundTable,
-        summary=lambda qs: selectors.list_summary(qs, currency_field="payment__currency"),
-        summary_noun="refund",
-    )
-
-
-@require_safe
-@staff_view("payments.view_stripewebhookevent")
-@vary_on_headers("HX-Request", "HX-History-Restore-Request")
-def webhook_event_list(request: HtmxHttpRequest) -> HttpResponse:
-    return list_page(
-        request,
-        template="backoffice/webhook_events.html",
-        filterset=WEBHOOK_EVENT_EXPORT.filterset(request.GET, request),
-        table_class=WebhookEventTable,
-        extra={
-            "known_event_types": KNOWN_EVENT_TYPES,
-            "refusals": selectors.webhook_refusals_recent(),
-        },
-    )
-
-
 PAYMENT_COLUMNS = [
     Col("payment_id", "id"),
     Col("created_at", "created_at"),
@@ -99,7 +52,7 @@ PAYMENT_EXPORT = CsvExportSpec(
 
 
 @require_safe
-@staff_view()
+@staff_view(*PAYMENT_EXPORT.perms)
 def payment_csv(request: HtmxHttpRequest) -> HttpResponseBase:
     return csv_export(request, PAYMENT_EXPORT)
 
@@ -130,7 +83,7 @@ REFUND_EXPORT = CsvExportSpec(
 
 
 @require_safe
-@staff_view("payments.view_refund")
+@staff_view(*REFUND_EXPORT.perms)
 def refund_csv(request: HtmxHttpRequest) -> HttpResponseBase:
     return csv_export(request, REFUND_EXPORT)
 
@@ -161,7 +114,54 @@ WEBHOOK_EVENT_EXPORT = CsvExportSpec(
 
 
 @require_safe
-@staff_view("payments.view_stripewebhookevent")
+@staff_view(*WEBHOOK_EVENT_EXPORT.perms)
 def webhook_event_csv(request: HtmxHttpRequest) -> HttpResponseBase:
     """The events the list shows (ignored ones only when asked for), without payloads."""
     return csv_export(request, WEBHOOK_EVENT_EXPORT)
+
+
+# The list pages, each behind its export spec's permissions (written once, there).
+@require_safe
+@staff_view(*PAYMENT_EXPORT.perms)
+@vary_on_headers("HX-Request", "HX-History-Restore-Request")
+def payment_list(request: HtmxHttpRequest) -> HttpResponse:
+    return list_page(
+        request,
+        template="backoffice/payments.html",
+        filterset=PAYMENT_EXPORT.filterset(request.GET, request),
+        table_class=PaymentTable,
+        summary=lambda qs: selectors.list_summary(
+            qs, currency_field="currency", refunded_field="amount_refunded"
+        ),
+        summary_noun="payment",
+    )
+
+
+@require_safe
+@staff_view(*REFUND_EXPORT.perms)
+@vary_on_headers("HX-Request", "HX-History-Restore-Request")
+def refund_list(request: HtmxHttpRequest) -> HttpResponse:
+    return list_page(
+        request,
+        template="backoffice/refunds.html",
+        filterset=REFUND_EXPORT.filterset(request.GET, request),
+        table_class=RefundTable,
+        summary=lambda qs: selectors.list_summary(qs, currency_field="payment__currency"),
+        summary_noun="refund",
+    )
+
+
+@require_safe
+@staff_view(*WEBHOOK_EVENT_EXPORT.perms)
+@vary_on_headers("HX-Request", "HX-History-Restore-Request")
+def webhook_event_list(request: HtmxHttpRequest) -> HttpResponse:
+    return list_page(
+        request,
+        template="backoffice/webhook_events.html",
+        filterset=WEBHOOK_EVENT_EXPORT.filterset(request.GET, request),
+        table_class=WebhookEventTable,
+        extra={
+            "known_event_types": KNOWN_EVENT_TYPES,
+            "refusals": selectors.webhook_refusals_recent(),
+        },
+    )
