@@ -1,4 +1,5 @@
-"""The authentication backend: Django's ModelBackend, with a user's permissions read in one query.
+"""The authentication backend: Django's ModelBackend, with a user's permissions read in one query
+and the request's user read by SQL compiled once per connection (config.prepared).
 
 Every back-office page checks permissions, and ModelBackend reads them in two queries (the user's
 own, their groups'), each built and compiled by the ORM on every request. Here they are one
@@ -17,6 +18,9 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
+from django.db.models import QuerySet
+
+from config.prepared import one_row
 
 
 @functools.cache
@@ -55,7 +59,17 @@ def permissions_of(user_id: int) -> set[str]:
         return {f"{app_label}.{codename}" for app_label, codename in cursor.fetchall()}
 
 
+def _user_by_id() -> QuerySet:
+    return get_user_model()._default_manager.filter(pk=0)
+
+
 class OneQueryModelBackend(ModelBackend):
+    def get_user(self, user_id: Any) -> Any:
+        """ModelBackend's: the active user of this id (the session's), else None."""
+        pk = get_user_model()._meta.pk.get_db_prep_value(user_id, connection)  # type: ignore[union-attr]
+        user = one_row("user by id", _user_by_id, [pk])
+        return user if user is not None and self.user_can_authenticate(user) else None
+
     def get_all_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
             return set()
