@@ -12,6 +12,7 @@ string, with the same values, the same escaping and the same markup as `{% rende
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import inspect
 from collections.abc import Callable
 from functools import cached_property
@@ -67,6 +68,12 @@ class DateTimeColumn(tables.Column):
         return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value
 
 
+@functools.cache
+def _parameters(function: Callable[..., Any]) -> frozenset[str]:
+    """The names a render method takes (django-tables2 inspects its signature for every cell)."""
+    return frozenset(inspect.signature(function).parameters)
+
+
 class _Cell:
     """One column of a table, prepared to render its cell of any row.
 
@@ -86,7 +93,7 @@ class _Cell:
         plain = getattr(bound.render, "__func__", None) is tables.Column.render
         self.render: Callable[..., Any] | None = None if plain else bound.render
         given = {"table": table, "column": bound.column, "bound_column": bound}
-        wanted = inspect.signature(bound.render).parameters
+        wanted = _parameters(getattr(bound.render, "__func__", bound.render))
         self.fixed = {k: v for k, v in given.items() if k in wanted}
         self.wants_value = "value" in wanted
         self.wants_record = "record" in wanted
@@ -178,8 +185,24 @@ class DeferredJoinPages(TableQuerysetData):
         return queryset[key]
 
 
+class _SharedColumns(dict):
+    """A table class's columns, shared by its tables rather than deep-copied for each (a
+    millisecond a page, copying the columns' attributes, accessors and links): a list's columns
+    are declarations, the same for every request. So nothing changes a ListTable's column per
+    table: not `columns.hide()` or `show()`, which set the shared column's `visible`; `exclude`
+    hides columns of one table, `extra_columns` adds or drops them (in the table's own copy of
+    this mapping)."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
+        return dict(self)
+
+
 class ListTable(tables.Table):
     """A list page's table whose page of rows `_table.html` draws from `body_rows`."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.base_columns = _SharedColumns(cls.base_columns)
 
     def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
         if isinstance(data, QuerySet):

@@ -7,6 +7,7 @@ import datetime as dt
 import re
 from pathlib import Path
 
+import django_tables2 as tables
 import pytest
 from django.template import Context, Template
 from django.test import RequestFactory
@@ -160,3 +161,16 @@ def test_the_header_is_the_templates(db, table_class, query):
     squeeze = lambda html: re.sub(r"\s+<", "<", re.sub(r">\s+", ">", " ".join(html.split())))  # noqa: E731
     assert squeeze(str(table.head_cells())) == squeeze(stock)
     assert "page=" not in str(table.head_cells())
+
+
+def test_tables_share_their_class_columns_but_not_what_one_table_changes():
+    queryset = Payment.objects.none()
+    plain = PaymentTable(queryset)
+    fewer = PaymentTable(queryset, exclude=("customer",))
+    more = PaymentTable(queryset, extra_columns=[("note", tables.Column())])
+    assert plain.columns["amount"].column is PaymentTable.base_columns["amount"]  # not copied
+    assert "customer" in [c.name for c in plain.columns]
+    assert "customer" not in [c.name for c in fewer.columns]
+    assert "note" in [c.name for c in more.columns]
+    assert "note" not in PaymentTable.base_columns
+    assert "note" not in [c.name for c in PaymentTable(queryset).columns]
