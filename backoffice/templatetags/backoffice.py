@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 
 from django import template
+from django.urls import get_script_prefix, get_urlconf, reverse
 
 from backoffice import tables
 from payments import money as money_
 from payments import selectors
 
 register = template.Library()
+
+
+@register.simple_tag
+def fixed_url(name: str) -> str:
+    """`{% fixed_url 'backoffice:payments' %}`: `{% url %}` of a URL that takes no arguments,
+    reversed once per process (and script prefix): the menu's ten links took a millisecond a
+    page to reverse, for the same answers every time."""
+    return _reversed(name, get_script_prefix(), get_urlconf())
+
+
+@functools.lru_cache(maxsize=64)
+def _reversed(name: str, prefix: str, urlconf: str | None) -> str:
+    return reverse(name, urlconf=urlconf)
 
 
 @register.filter
