@@ -28,7 +28,7 @@ from django.core.management import call_command  # noqa: E402
 
 # In the order they run. "seed" seeds scratch databases of its own and compares with COPY; the
 # others measure the database at DATABASE_URL, seeded to --payments first.
-SECTIONS = ["seed", "pages", "admin", "dashboard", "api", "csv", "webhooks"]
+SECTIONS = ["seed", "pages", "admin", "dashboard", "api", "csv", "webhooks", "autovacuum"]
 
 
 def _available() -> list[str]:

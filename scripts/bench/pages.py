@@ -25,6 +25,7 @@ from django.utils.safestring import SafeString
 from backoffice import tables as current
 from backoffice.views import audit, disputes, lists
 from payments.models import Payment
+from scripts.bench import side_by_side
 from scripts.bench.common import interleaved, median, ratios, series
 from shop.models import CustomUser
 
@@ -36,6 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--pages-no-before",
         action="store_true",
         help="skip the comparison with the tables as they were (halves the time)",
+    )
+    group.add_argument(
+        "--pages-against",
+        metavar="REV",
+        default="",
+        help="instead, the list pages side by side with a git revision's code (its own process)",
     )
 
 
@@ -207,6 +214,9 @@ def run(args: argparse.Namespace) -> None:
     client.force_login(CustomUser.objects.get(username="finance"))
     total = Payment.objects.order_by("-id").values_list("id", flat=True).first() or 0
     sample = Payment.objects.select_related("user").order_by("-id")[min(1000, total - 1)]
+    if args.pages_against:
+        side_by_side.compare(args.pages_against, list_pages(sample), args.repeat)
+        return
     compare = not args.pages_no_before
     print(
         f"\n{connection.vendor}, about {total:,} payments, {args.repeat} interleaved rounds per "
