@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import Group
 from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
@@ -522,12 +525,15 @@ def dispute_answers(*, dispute: Dispute) -> QuerySet[AuditEntry]:
 # Up to this many rows a list is counted and totalled exactly (a bounded scan); beyond it the
 # count is the planner's estimate (PostgreSQL) or "more than", and no totals are summed.
 SUMMARY_CAP = 10_000
-# An unfiltered list of a table the planner last put above LARGE_TABLE rows is not counted again
-# for a minute in this process: it shows that estimate (an unfiltered list is the page most
-# opened, and its capped count reads 10,001 index entries each time).
-LARGE_TABLE = 10 * SUMMARY_CAP
-LARGE_TABLE_SECONDS = 60.0
-_large_tables: dict[str, tuple[int, float]] = {}
+# A list whose rows were last counted past the cap is not counted again for a minute in this
+# process: the same filters' next pages show the summary they got then (the planner's estimate),
+# without reading 10,001 index entries and asking the planner again. The lists most opened (all
+# payments, a status, a currency) match far more rows than the cap, and stay past it for longer
+# than a minute; a list that drops below the cap gets its exact count and totals a minute later.
+BEYOND_CAP_SECONDS = 60.0
+BEYOND_CAP_LISTS = 512  # at most this many filter combinations remembered, oldest dropped first
+_beyond_cap: OrderedDict[tuple[str, tuple[Any, ...]], tuple[ListSummary, float]] = OrderedDict()
+_beyond_cap_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -551,22 +557,28 @@ def list_summary(
     rows are counted up to SUMMARY_CAP (+1) and only then totalled; beyond it, the count is the
     planner's estimate on PostgreSQL."""
     unordered = queryset.order_by()
-    whole_table = not unordered.query.where
-    if whole_table:
-        known = _large_tables.get(unordered.model._meta.db_table)
-        if known is not None and known[1] > time.monotonic():
-            return ListSummary(count=known[0], exact=False, estimated=True)
+    key: tuple[str, tuple[Any, ...]] | None
+    try:
+        sql, params = unordered.query.sql_with_params()
+        key = (sql, tuple(params))
+        known = _beyond_cap.get(key)
+    except EmptyResultSet:  # filters no row can match (the count says 0 without a query)
+        key = known = None
+    except TypeError:  # a parameter that cannot be a key (none of the lists' filters has one)
+        key = known = None
+    if known is not None and known[1] > time.monotonic():
+        return known[0]
     capped = count_up_to(unordered, SUMMARY_CAP)
     if capped > SUMMARY_CAP:
         estimate = planner_estimate(unordered)
-        if estimate is not None:
-            if whole_table and estimate > LARGE_TABLE:
-                _large_tables[unordered.model._meta.db_table] = (
-                    estimate,
-                    time.monotonic() + LARGE_TABLE_SECONDS,
-                )
-            return ListSummary(count=max(estimate, capped), exact=False, estimated=True)
-        return ListSummary(count=SUMMARY_CAP, exact=False, estimated=False)
+        summary = (
+            ListSummary(count=max(estimate, capped), exact=False, estimated=True)
+            if estimate is not None
+            else ListSummary(count=SUMMARY_CAP, exact=False, estimated=False)
+        )
+        if key is not None:
+            _remember_beyond_cap(key, summary)
+        return summary
     sums: dict[str, Any] = {"total": Sum(amount_field), "n": Count("pk")}
     if refunded_field:
         sums["refunded"] = Sum(refunded_field)
@@ -576,6 +588,14 @@ def list_summary(
         {r[currency_field]: r["refunded"] for r in rows if r["refunded"]} if refunded_field else {}
     )
     return ListSummary(count=capped, exact=True, estimated=False, totals=totals, refunded=refunded)
+
+
+def _remember_beyond_cap(key: tuple[str, tuple[Any, ...]], summary: ListSummary) -> None:
+    with _beyond_cap_lock:  # a threaded server's requests share it
+        _beyond_cap[key] = (summary, time.monotonic() + BEYOND_CAP_SECONDS)
+        _beyond_cap.move_to_end(key)
+        while len(_beyond_cap) > BEYOND_CAP_LISTS:
+            _beyond_cap.popitem(last=False)
 
 
 def count_or_estimate(queryset: QuerySet) -> int:

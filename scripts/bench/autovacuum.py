@@ -154,6 +154,7 @@ def _run_one(label: str, args: argparse.Namespace, client: Client, ids: list[int
         f"{'heap fetches':>12} {'list ms':>8} {'dashboard ms':>12}"
     )
     first = _sample(client)
+    _print_row(0, 0, first, first)
     seconds = args.autovacuum_minutes * 60
     worker = multiprocessing.get_context("spawn").Process(
         target=_updater, args=(database_url(), ids, args.autovacuum_rate, seconds)
@@ -164,15 +165,19 @@ def _run_one(label: str, args: argparse.Namespace, client: Client, ids: list[int
         while (elapsed := time.monotonic() - start) < seconds:
             time.sleep(max(0.0, args.autovacuum_every - (elapsed % args.autovacuum_every)))
             elapsed = time.monotonic() - start
-            s = _sample(client)
-            print(
-                f"{elapsed:>5.0f} {min(elapsed, seconds) * args.autovacuum_rate:>8,.0f} "
-                f"{s['dead']:>10,} {s['visible']:>10.0%} {s['vacuums'] - first['vacuums']:>11} "
-                f"{s['fetches']:>12} {s['list']:>8.1f} {s['dashboard']:>12.1f}",
-                flush=True,
-            )
+            updates = min(elapsed, seconds) * args.autovacuum_rate
+            _print_row(elapsed, updates, _sample(client), first)
     finally:
         worker.join()
+
+
+def _print_row(elapsed: float, updates: float, s: dict[str, Any], first: dict[str, Any]) -> None:
+    print(
+        f"{elapsed:>5.0f} {updates:>8,.0f} {s['dead']:>10,} {s['visible']:>10.0%} "
+        f"{s['vacuums'] - first['vacuums']:>11} {s['fetches']:>12} {s['list']:>8.1f} "
+        f"{s['dashboard']:>12.1f}",
+        flush=True,
+    )
 
 
 def run(args: argparse.Namespace) -> None:

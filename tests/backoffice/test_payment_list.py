@@ -267,40 +267,52 @@ def test_no_count_of_the_whole_table(finance: Client, monkeypatch):
     assert not summary.exact and summary.totals == []
 
 
-@pytest.mark.postgres
-def test_a_large_tables_unfiltered_list_is_not_counted_again_for_a_minute(
-    finance: Client, monkeypatch
+@pytest.mark.parametrize("filters", [{}, {"currency": "EUR"}, {"status": "succeeded"}])
+def test_a_list_counted_past_the_cap_is_not_counted_again_for_a_minute(
+    finance: Client, monkeypatch, filters
 ):
-    """Once the unfiltered list was counted past the cap and the planner put the table above
-    LARGE_TABLE rows, the next minute's unfiltered pages show that estimate without counting;
-    a filtered list is still counted up to the cap."""
+    """Once a list's rows were counted past the cap, the same filters' pages in the next minute
+    show the summary they got (an estimate, or "more than" on SQLite) without counting again;
+    other filters are counted; after the minute the list is counted again, and a list that has
+    dropped below the cap gets its exact count and totals."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from payments import selectors
 
     monkeypatch.setattr(selectors, "SUMMARY_CAP", 2)
-    monkeypatch.setattr(selectors, "LARGE_TABLE", 0)
-    monkeypatch.setattr(selectors, "_large_tables", {})
-    for _ in range(3):
-        _pay()
+    monkeypatch.setattr(selectors, "_beyond_cap", type(selectors._beyond_cap)())
+    payments = [_pay() for _ in range(3)]
 
-    def counts(params=None):
+    def counts(params):
         with CaptureQueriesContext(connection) as ctx:
-            summary = finance.get(URL, params or {}).context["summary"]
+            summary = finance.get(URL, params).context["summary"]
         return summary, [q for q in ctx.captured_queries if "COUNT(" in q["sql"].upper()]
 
-    first, counted = counts()
-    assert counted and first.estimated
-    again, counted = counts()
-    assert not counted and again.estimated and again.count == first.count
-    filtered, counted = counts({"currency": "EUR"})
-    assert counted and not filtered.exact
-    monkeypatch.setattr(selectors, "LARGE_TABLE_SECONDS", 0.0)
-    monkeypatch.setattr(selectors, "_large_tables", {})
-    counts()
-    _, counted = counts()
-    assert counted  # the minute is over: counted again
+    first, counted = counts(filters)
+    assert counted and not first.exact
+    again, counted = counts(filters)
+    assert not counted and again == first
+    _, counted = counts({**filters, "method": "card"})
+    assert counted  # other filters: counted
+
+    Payment.objects.filter(pk=payments[0].pk).delete()  # now at the cap: exact once counted
+    assert counts(filters)[0] == first  # within the minute: what it said
+    monkeypatch.setattr(selectors, "BEYOND_CAP_SECONDS", 0.0)
+    monkeypatch.setattr(selectors, "_beyond_cap", type(selectors._beyond_cap)())
+    later, counted = counts(filters)
+    assert counted and later.exact and later.count == 2 and later.totals
+
+
+def test_the_lists_remembered_past_the_cap_are_bounded(monkeypatch):
+    from payments import selectors
+
+    monkeypatch.setattr(selectors, "BEYOND_CAP_LISTS", 3)
+    monkeypatch.setattr(selectors, "_beyond_cap", type(selectors._beyond_cap)())
+    summary = selectors.ListSummary(count=20_000, exact=False, estimated=True)
+    for n in range(5):
+        selectors._remember_beyond_cap((f"SELECT {n}", ()), summary)
+    assert [k[0] for k in selectors._beyond_cap] == ["SELECT 2", "SELECT 3", "SELECT 4"]
 
 
 def test_the_list_says_how_many_and_how_much_per_currency(finance: Client):
