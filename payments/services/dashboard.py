@@ -56,8 +56,15 @@ def dashboard_summary_compact() -> int:
 def dashboard_tables_vacuum() -> None:
     """VACUUM the two small dashboard tables (milliseconds), outside any transaction: a
     compaction leaves as many dead rows in the delta table as it folded, and the reads scan that
-    table, so they must not wait for autovacuum (which may be slow to come, or off)."""
+    table, so they must not wait for autovacuum (which may be slow to come, or off).
+
+    With INDEX_CLEANUP ON: when few pages hold dead rows, PostgreSQL skips the index pass and
+    leaves their dead item pointers in place, so the pages emptied before them are never cut off
+    the table's end. After seeding a million payments the empty delta table kept 4,287 pages
+    (33 MB) that every dashboard read scanned: 8 ms a query, five queries a page."""
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         return
     with connection.cursor() as cursor:
-        cursor.execute("VACUUM (ANALYZE) payments_dashboarddelta, payments_dashboardsummary")
+        cursor.execute(
+            "VACUUM (ANALYZE, INDEX_CLEANUP ON) payments_dashboarddelta, payments_dashboardsummary"
+        )

@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from payments import selectors, services, tasks
-from payments.models import DashboardDelta, Payment
+from payments.models import DashboardDelta, DashboardSummary, Payment
 from scripts.bench.dashboard import live_daily_volume, live_period
 from tests import factories
 from tests.payments.test_concurrency import run_together
@@ -83,3 +83,43 @@ def test_concurrent_updates_and_compactions_lose_no_delta():
     assert not DashboardDelta.objects.exists()
     assert selectors.dashboard_daily_volume(currency="EUR", now=now) == expected
     assert sum(row["n"] for row in expected) == WRITERS * 4
+
+
+def test_after_a_burst_of_deltas_the_compaction_leaves_the_delta_table_empty_on_disk():
+    """Every dashboard read scans the delta table: once folded, its pages must go. A burst
+    folded while later deltas sat at the table's end leaves empty pages that only a VACUUM
+    with its index pass can cut off (PostgreSQL bypasses it for a few dead rows)."""
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0) - dt.timedelta(days=1)
+
+    def deltas(count: int) -> None:
+        DashboardDelta.objects.bulk_create(
+            DashboardDelta(
+                kind="payment",
+                bucket=hour,
+                currency="EUR",
+                status="succeeded",
+                n=1,
+                amount=Decimal("1.00"),
+                amount_refunded=Decimal("0"),
+            )
+            for _ in range(count)
+        )
+
+    def pages() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_relation_size('payments_dashboarddelta') / 8192")
+            return int(cursor.fetchone()[0])
+
+    deltas(50_000)
+    burst_end = DashboardDelta.objects.order_by("-id").values_list("id", flat=True).first()
+    deltas(100)  # written while the burst was being folded: at the table's end
+    DashboardDelta.objects.filter(id__lte=burst_end).delete()  # the burst, folded
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM payments_dashboarddelta")  # its pages emptied, the end still used
+    assert pages() > 100
+
+    tasks.dashboard_summary_compact()  # folds the last 100, then vacuums
+    assert not DashboardDelta.objects.exists()
+    assert pages() == 0
+    folded = DashboardSummary.objects.get(kind="payment", bucket=hour, currency="EUR")
+    assert (folded.n, folded.amount) == (100, Decimal("100.00"))
