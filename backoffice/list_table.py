@@ -188,13 +188,20 @@ class DeferredJoinPages(TableQuerysetData):
 class _SharedColumns(dict):
     """A table class's columns, shared by its tables rather than deep-copied for each (a
     millisecond a page, copying the columns' attributes, accessors and links): a list's columns
-    are declarations, the same for every request. So nothing changes a ListTable's column per
-    table: not `columns.hide()` or `show()`, which set the shared column's `visible`; `exclude`
-    hides columns of one table, `extra_columns` adds or drops them (in the table's own copy of
-    this mapping)."""
+    are declarations, the same for every request. So nothing may change a ListTable's column per
+    table: `columns.hide()` and `show()`, which set the shared column's `visible` for every
+    request in the process, refuse (ListTable); `exclude` hides columns of one table,
+    `extra_columns` adds or drops them (in the table's own copy of this mapping)."""
 
     def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
         return dict(self)
+
+
+def _shared_column(name: str) -> None:
+    raise TypeError(
+        f"a list table's columns are its class's, shared by every request: pass exclude=[{name!r}]"
+        " to hide one for this table"
+    )
 
 
 class ListTable(tables.Table):
@@ -208,6 +215,7 @@ class ListTable(tables.Table):
         if isinstance(data, QuerySet):
             data = DeferredJoinPages(data)
         super().__init__(data, *args, **kwargs)
+        self.columns.hide = self.columns.show = _shared_column  # type: ignore[method-assign]
 
     @cached_property
     def back_query(self) -> str:

@@ -174,3 +174,8 @@ def test_tables_share_their_class_columns_but_not_what_one_table_changes():
     assert "note" in [c.name for c in more.columns]
     assert "note" not in PaymentTable.base_columns
     assert "note" not in [c.name for c in PaymentTable(queryset).columns]
+    with pytest.raises(TypeError, match="exclude"):
+        plain.columns.hide("customer")  # it would hide it for every request in the process
+    with pytest.raises(TypeError, match="exclude"):
+        plain.columns.show("customer")
+    assert PaymentTable.base_columns["customer"].visible
