@@ -557,9 +557,12 @@ def list_summary(
     rows are counted up to SUMMARY_CAP (+1) and only then totalled; beyond it, the count is the
     planner's estimate on PostgreSQL."""
     unordered = queryset.order_by()
+    # The rows' ids, as SQL: the memo's key (every filter is in it) and what the planner is
+    # asked about. Compiled once here, a tenth of a millisecond: the page's own SELECT, with its
+    # joined columns, took three times as long.
     key: tuple[str, tuple[Any, ...]] | None
     try:
-        sql, params = unordered.query.sql_with_params()
+        sql, params = unordered.values("pk").query.sql_with_params()
         key = (sql, tuple(params))
         known = _beyond_cap.get(key)
     except EmptyResultSet:  # filters no row can match (the count says 0 without a query)
@@ -570,7 +573,7 @@ def list_summary(
         return known[0]
     capped = count_up_to(unordered, SUMMARY_CAP)
     if capped > SUMMARY_CAP:
-        estimate = planner_estimate(unordered)
+        estimate = planner_estimate(unordered, compiled=key)
         summary = (
             ListSummary(count=max(estimate, capped), exact=False, estimated=True)
             if estimate is not None
@@ -608,11 +611,14 @@ def count_or_estimate(queryset: QuerySet) -> int:
     return max(planner_estimate(unordered) or 0, capped)
 
 
-def planner_estimate(queryset: QuerySet) -> int | None:
-    """PostgreSQL's estimate of how many rows the query returns (EXPLAIN, no execution)."""
+def planner_estimate(
+    queryset: QuerySet, *, compiled: tuple[str, tuple[Any, ...]] | None = None
+) -> int | None:
+    """PostgreSQL's estimate of how many rows the query returns (EXPLAIN, no execution);
+    `compiled`: the SQL and parameters of `queryset.values("pk")`, when the caller has them."""
     if connection.vendor != "postgresql":
         return None
-    sql, params = queryset.values("pk").query.sql_with_params()
+    sql, params = compiled or queryset.values("pk").query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
         plan = cursor.fetchone()[0]

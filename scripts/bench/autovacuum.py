@@ -27,6 +27,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 
+from payments import selectors
 from payments.models import Payment
 from scripts.bench.common import database_url, require_postgres
 
@@ -95,6 +96,7 @@ def _sample(client: Client) -> dict[str, Any]:
     times = {}
     for name, url in PAGES.items():
         cache.clear()  # the dashboard cold: its figures read again
+        selectors._beyond_cap.clear()  # and the list counted each time, not remembered
         start = time.perf_counter()
         response = client.get(url)
         times[name] = (time.perf_counter() - start) * 1000
