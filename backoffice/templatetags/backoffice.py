@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import functools
 from decimal import Decimal
+from typing import Any
 
 from django import template
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.urls import get_script_prefix, get_urlconf, reverse
 
 from backoffice import tables
@@ -26,6 +29,12 @@ def fixed_url(name: str) -> str:
 @functools.lru_cache(maxsize=64)
 def _reversed(name: str, prefix: str, urlconf: str | None) -> str:
     return reverse(name, urlconf=urlconf)
+
+
+@receiver(setting_changed)
+def _urls_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting == "ROOT_URLCONF":  # as Django's own URL caches are cleared (tests only)
+        _reversed.cache_clear()
 
 
 @register.filter

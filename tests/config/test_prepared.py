@@ -83,6 +83,14 @@ def test_a_live_session_is_read_and_an_expired_one_is_not():
     assert SessionStore("x" * 32).load() == {}
 
 
+def test_requests_use_these_sessions(client):
+    user = factories.user(group="Finance")
+    client.force_login(user)
+    response = client.get("/backoffice/")
+    assert type(response.wsgi_request.session) is SessionStore
+    assert response.wsgi_request.user.pk == user.pk
+
+
 def test_the_session_is_one_query(django_assert_num_queries):
     live = _session(expires_in=dt.timedelta(hours=1))
     with django_assert_num_queries(1):
