@@ -67,6 +67,7 @@ def test_back_and_forward_keep_the_filters_in_step_with_the_table(
     expect(page.locator("#table")).to_contain_text("EUR 11.00")
     expect(status).to_have_value("succeeded")
     expect(currency).to_have_value("")
+    expect(page.locator("#table tbody tr")).to_have_count(3)  # waits for the swap, not a race
     assert _amounts(page) == ["EUR 11.00", "GBP 22.00", "GBP 33.00"]
 
     # Forward: GBP again, in both.
@@ -82,6 +83,7 @@ def test_back_and_forward_keep_the_filters_in_step_with_the_table(
     method.select_option("card")
     expect(page).to_have_url(re.compile(r"status=succeeded.*method=card"))
     expect(page.locator("#table")).not_to_contain_text("GBP 33.00")
+    expect(page.locator("#table tbody tr")).to_have_count(2)
     assert _amounts(page) == ["EUR 11.00", "GBP 22.00"]
 
     # Back to where it all started: every filter "Any", every payment.
