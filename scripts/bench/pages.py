@@ -44,6 +44,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="",
         help="instead, the list pages side by side with a git revision's code (its own process)",
     )
+    group.add_argument(
+        "--pages-forget",
+        action="store_true",
+        help="with --pages-against: each request as the first of its list in a minute",
+    )
 
 
 # --- The comparison point: each list's table as it rendered before backoffice.list_table ----
@@ -215,7 +220,9 @@ def run(args: argparse.Namespace) -> None:
     total = Payment.objects.order_by("-id").values_list("id", flat=True).first() or 0
     sample = Payment.objects.select_related("user").order_by("-id")[min(1000, total - 1)]
     if args.pages_against:
-        side_by_side.compare(args.pages_against, list_pages(sample), args.repeat)
+        side_by_side.compare(
+            args.pages_against, list_pages(sample), args.repeat, forget=args.pages_forget
+        )
         return
     compare = not args.pages_no_before
     print(

@@ -26,6 +26,11 @@ from typing import IO, Any
 BASE_DIR = Path(__file__).resolve().parents[2]
 
 
+# What a revision's selectors remember of lists counted past the cap: this one's, for any
+# filters; the revision before, for the unfiltered list of a large table.
+_REMEMBERED = ("_beyond_cap", "_large_tables")
+
+
 class _Side:
     """One checkout's child process."""
 
@@ -51,10 +56,10 @@ class _Side:
             text=True,
         )
 
-    def get(self, url: str, htmx: bool) -> dict[str, Any]:
+    def get(self, url: str, htmx: bool, forget: bool = False) -> dict[str, Any]:
         stdin, stdout = self.proc.stdin, self.proc.stdout
         assert stdin is not None and stdout is not None
-        stdin.write(json.dumps({"url": url, "htmx": htmx}) + "\n")
+        stdin.write(json.dumps({"url": url, "htmx": htmx, "forget": forget}) + "\n")
         stdin.flush()
         line = stdout.readline()
         if not line:
@@ -96,8 +101,12 @@ def _worktree(revision: str) -> Iterator[Path]:
             )
 
 
-def compare(revision: str, pages: Sequence[tuple[str, str]], rounds: int) -> None:
-    """Each page, whole and as its htmx partial: this checkout's time against `revision`'s."""
+def compare(
+    revision: str, pages: Sequence[tuple[str, str]], rounds: int, *, forget: bool = False
+) -> None:
+    """Each page, whole and as its htmx partial: this checkout's time against `revision`'s.
+    `forget`: each request as the first in a minute of its list (what a list counted past the
+    cap remembers, in either side's selectors, is dropped before it)."""
     from scripts.bench.common import median, ratios, series
 
     label = subprocess.run(  # noqa: S603 (our own command)
@@ -110,6 +119,7 @@ def compare(revision: str, pages: Sequence[tuple[str, str]], rounds: int) -> Non
     print(
         f"\nthis checkout against {label}, two processes, {rounds} interleaved rounds; medians "
         "in ms (queries); ratio = now / before, per round"
+        + ("; each request the first of its list in a minute" if forget else "")
     )
     print(f"\n{'page':<34} {'now':>12} {'before':>12} {'ratio':>7}  per round")
     with _worktree(revision) as other:
@@ -120,11 +130,11 @@ def compare(revision: str, pages: Sequence[tuple[str, str]], rounds: int) -> Non
                     times: dict[str, list[float]] = {"now": [], "before": []}
                     queries: dict[str, int] = {}
                     for side in sides.values():  # warm: caches, connections
-                        side.get(url, htmx)
+                        side.get(url, htmx, forget)
                     for round_ in range(rounds):
                         order = ["now", "before"] if round_ % 2 == 0 else ["before", "now"]
                         for key in order:
-                            answer = sides[key].get(url, htmx)
+                            answer = sides[key].get(url, htmx, forget)
                             if answer["status"] != 200:
                                 raise SystemExit(f"{key}: {url} answered {answer['status']}")
                             times[key].append(answer["ms"])
@@ -158,6 +168,7 @@ def _serve(root: Path, stdin: IO[str], stdout: IO[str]) -> None:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
+    from payments import selectors
     from shop.models import CustomUser
 
     logging.getLogger("axes").setLevel(logging.WARNING)
@@ -168,6 +179,9 @@ def _serve(root: Path, stdin: IO[str], stdout: IO[str]) -> None:
     for line in stdin:
         asked = json.loads(line)
         headers = {"HX-Request": "true"} if asked["htmx"] else {}
+        if asked.get("forget"):
+            for name in _REMEMBERED:  # whichever this revision has
+                getattr(selectors, name, {}).clear()
         with CaptureQueriesContext(connection) as captured:
             start = time.perf_counter()
             response = client.get(asked["url"], headers=headers)
