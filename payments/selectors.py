@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from audit.models import AuditEntry
 from payments.models import (
+    AMOUNT_PLACES,
     DASHBOARD_BUCKET,
     DashboardKind,
     DashboardTotal,
@@ -230,9 +231,14 @@ def _hour_ceil(moment: dt.datetime) -> dt.datetime:
     return floor if floor == moment else floor + DASHBOARD_BUCKET
 
 
+_AMOUNT_QUANTUM = Decimal(1).scaleb(-AMOUNT_PLACES)
+
+
 def _merged(*row_sets: Any, keys: tuple[str, ...]) -> list[dict]:
     """Rows of several grouped queries over disjoint time ranges, summed by `keys`, with the
-    groups that net to no row left out (as a GROUP BY over the rows would)."""
+    groups that net to no row left out (as a GROUP BY over the rows would). Sums of amounts
+    come back exact to AMOUNT_PLACES: SQLite keeps decimals as floating point, and its sums of
+    the summary's signed deltas were off by a few 1e-12 (PostgreSQL's NUMERIC is exact)."""
     merged: dict[tuple, dict] = {}
     for rows in row_sets:
         for row in rows:
@@ -241,6 +247,10 @@ def _merged(*row_sets: Any, keys: tuple[str, ...]) -> list[dict]:
             for name, value in row.items():
                 if name not in keys:
                     into[name] = into.get(name, 0) + (value or 0)
+    for row in merged.values():
+        for name, value in row.items():
+            if isinstance(value, Decimal):
+                row[name] = value.quantize(_AMOUNT_QUANTUM)
     return [row for key, row in sorted(merged.items()) if row["n"]]
 
 
