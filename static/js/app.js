@@ -9,6 +9,20 @@ document.body.addEventListener("htmx:beforeOnLoad", (event) => {
   }
 });
 
+// Back and Forward ask the server for the page (base.html: no history snapshots). Two quick
+// Backs ask twice, and the older answer could land last and show the page before: only the
+// latest restore may swap, the one still under way is aborted.
+let restoring = null;
+document.body.addEventListener("htmx:historyCacheMiss", (event) => {
+  if (restoring) {
+    restoring.abort();
+  }
+  restoring = event.detail.xhr;
+});
+document.body.addEventListener("htmx:historyRestore", () => {
+  restoring = null;
+});
+
 // Polled sections (data-poll: the payment page's webhook timeline) ask nothing while the page
 // is hidden (a background tab), and ask at once when it is shown again ("page-visible").
 document.body.addEventListener("htmx:beforeRequest", (event) => {

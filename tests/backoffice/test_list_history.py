@@ -30,8 +30,6 @@ def test_htmx_keeps_no_snapshots_and_restores_from_the_server(finance: Client):
     # asks the server for the page, as a plain request.
     assert config["historyCacheSize"] == 0
     assert config["historyRestoreAsHxRequest"] is False
-    # ... by the browser's own reload: two quick Backs cannot land in the wrong order.
-    assert config["refreshOnHistoryMiss"] is True
 
 
 @pytest.mark.parametrize("name", LISTS)
