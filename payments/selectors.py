@@ -575,9 +575,9 @@ def list_summary(
         sql, params = unordered.values("pk").query.sql_with_params()
         key = (sql, tuple(params))
         known = _beyond_cap.get(key)
-    except EmptyResultSet:  # filters no row can match (the count says 0 without a query)
-        key = known = None
-    except TypeError:  # a parameter that cannot be a key (none of the lists' filters has one)
+    # Filters no row can match (the count says 0 without a query), or a parameter that cannot
+    # be a key (none of the lists' filters has one): nothing remembered.
+    except (EmptyResultSet, TypeError):
         key = known = None
     if known is not None and known[1] > time.monotonic():
         return known[0]

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from django.db import connection
 
@@ -52,6 +53,21 @@ def production_env(**extra: str) -> dict[str, str]:
         "LOG_LEVEL": "WARNING",
         **extra,
     }
+
+
+def finance_client() -> Any:
+    """Django's test client logged in as the demo's finance user, in this process (the pages
+    through the whole middleware, as the app serves them, without a socket)."""
+    from django.conf import settings
+    from django.test import Client
+
+    from shop.models import CustomUser
+
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    settings.SECURE_SSL_REDIRECT = False
+    client = Client()
+    client.force_login(CustomUser.objects.get(username="finance"))
+    return client
 
 
 def free_port() -> int:

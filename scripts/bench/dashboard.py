@@ -38,8 +38,7 @@ from backoffice import charts
 from payments import tasks
 from payments.models import Dispute, Payment, Refund
 from payments.selectors import _ENDED, _SUCCEEDED, CurrencyTotal, PeriodSummary
-from scripts.bench.common import BASE_DIR, interleaved, median, ratios, series
-from shop.models import CustomUser
+from scripts.bench.common import BASE_DIR, finance_client, interleaved, median, ratios, series
 
 URL = "/backoffice/"
 # The module (backoffice.views re-exports its view function under the same name).
@@ -170,10 +169,7 @@ def _request(client: Client, *, live: bool, cold: bool) -> Callable[[], float]:
 
 
 def measure(rounds: int) -> dict[str, dict[str, list[float]]]:
-    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
-    settings.SECURE_SSL_REDIRECT = False
-    client = Client()
-    client.force_login(CustomUser.objects.get(username="finance"))
+    client = finance_client()
     out = {}
     for mode in ("cold", "warm"):
         out[mode] = interleaved(

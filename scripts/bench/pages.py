@@ -15,7 +15,6 @@ from html import unescape
 from typing import Any
 
 import django_tables2 as tables
-from django.conf import settings
 from django.db import connection
 from django.template import Context, Template
 from django.test import Client
@@ -26,8 +25,7 @@ from backoffice import tables as current
 from backoffice.views import audit, disputes, lists
 from payments.models import Payment
 from scripts.bench import side_by_side
-from scripts.bench.common import interleaved, median, ratios, series
-from shop.models import CustomUser
+from scripts.bench.common import finance_client, interleaved, median, ratios, series
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -209,14 +207,11 @@ def _stock_call(request: _Request) -> Callable[[], float]:
 
 
 def run(args: argparse.Namespace) -> None:
-    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
-    settings.SECURE_SSL_REDIRECT = False
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
     # Query times come from the connection's own log (CaptureQueriesContext), as with DEBUG on.
-    client = Client()
-    client.force_login(CustomUser.objects.get(username="finance"))
+    client = finance_client()
     total = Payment.objects.order_by("-id").values_list("id", flat=True).first() or 0
     sample = Payment.objects.select_related("user").order_by("-id")[min(1000, total - 1)]
     if args.pages_against:

@@ -40,6 +40,16 @@ def payments() -> dict[str, Payment]:
     return made
 
 
+def _succeeded_in_gbp(page: Page, url: str) -> None:
+    """Fiona's payments list, filtered to succeeded, then to GBP: two pushed URLs to go back by."""
+    log_in(page, url, "fiona")
+    page.goto(f"{url}/backoffice/payments/")
+    page.get_by_label("Status").select_option("succeeded")
+    expect(page).to_have_url(re.compile(r"status=succeeded"))
+    page.get_by_label("Currency").select_option("GBP")
+    expect(page).to_have_url(re.compile(r"currency=GBP"))
+
+
 def _amounts(page: Page) -> list[str]:
     return sorted(re.findall(r"(?:EUR|GBP) \d+\.\d\d", page.locator("#table tbody").inner_text()))
 
@@ -99,12 +109,7 @@ def test_back_and_forward_keep_the_filters_in_step_with_the_table(
 
 def test_two_quick_backs_end_on_the_page_of_the_second(live_server, page: Page, payments):
     """The first Back's page comes late, after the second Back's: it is not drawn over it."""
-    log_in(page, live_server.url, "fiona")
-    page.goto(f"{live_server.url}/backoffice/payments/")
-    page.get_by_label("Status").select_option("succeeded")
-    expect(page).to_have_url(re.compile(r"status=succeeded"))
-    page.get_by_label("Currency").select_option("GBP")
-    expect(page).to_have_url(re.compile(r"currency=GBP"))
+    _succeeded_in_gbp(page, live_server.url)
 
     held = []
 
@@ -131,12 +136,7 @@ def test_two_quick_backs_end_on_the_page_of_the_second(live_server, page: Page, 
 
 
 def test_a_payment_leads_back_to_its_filtered_list(live_server, page: Page, payments):
-    log_in(page, live_server.url, "fiona")
-    page.goto(f"{live_server.url}/backoffice/payments/")
-    page.get_by_label("Status").select_option("succeeded")
-    expect(page).to_have_url(re.compile(r"status=succeeded"))
-    page.get_by_label("Currency").select_option("GBP")
-    expect(page).to_have_url(re.compile(r"currency=GBP"))
+    _succeeded_in_gbp(page, live_server.url)
     expect(page.locator("#table")).not_to_contain_text("EUR 11.00")
 
     page.get_by_role("link", name=f"#{payments['gbp_card'].pk}", exact=True).click()
