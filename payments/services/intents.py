@@ -37,11 +37,19 @@ def intent_fields_snapshot(payment: Payment) -> dict[str, Any]:
     return {name: getattr(payment, name) for name in INTENT_FIELDS}
 
 
+def intent_fields_changed(payment: Payment, before: Mapping[str, Any]) -> list[str]:
+    """The INTENT_FIELDS that differ from `before` (not counting `updated_at`)."""
+    return [
+        name
+        for name, value in before.items()
+        if name != "updated_at" and getattr(payment, name) != value
+    ]
+
+
 def payment_save_changed(payment: Payment, before: Mapping[str, Any]) -> list[str]:
     """Save the INTENT_FIELDS that differ from `before` (and `updated_at` with them), nothing
     if none do: an event that repeats what is known writes no payment row. Returns them."""
-    changed = [name for name, value in before.items() if getattr(payment, name) != value]
-    changed = [name for name in changed if name != "updated_at"]
+    changed = intent_fields_changed(payment, before)
     if changed:
         payment.save(update_fields=[*changed, "updated_at"])
     return changed

@@ -582,12 +582,15 @@ _STRIPE_FACT_FIELDS = [
 ]
 
 
-def refunds_apply(payment: Payment, stripe_refunds: Iterable[Any]) -> list[Refund]:
+def refunds_apply(
+    payment: Payment, stripe_refunds: Iterable[Any], *, unsaved: Iterable[str] = ()
+) -> list[Refund]:
     """Record refunds as Stripe holds them, for a locked payment; returns the rows touched.
 
     Matches by Stripe id, then by the local id we put in the refund's metadata (a refund whose
     creation answer we never recorded); anything else was made outside the app (Stripe's
-    Dashboard) and is added. Then recomputes what has been refunded.
+    Dashboard) and is added. Then recomputes what has been refunded. `unsaved` names payment
+    fields the caller changed and has not saved: they go in the same UPDATE as the totals.
     """
     touched = []
     for item in stripe_refunds:
@@ -632,12 +635,14 @@ def refunds_apply(payment: Payment, stripe_refunds: Iterable[Any]) -> list[Refun
         else:  # what Stripe's facts set, never the rest of a row another writer may hold
             refund.save(update_fields=_STRIPE_FACT_FIELDS)
         touched.append(refund)
-    _refund_totals_update(payment)
+    _refund_totals_update(payment, unsaved=unsaved)
     return touched
 
 
-def _refund_totals_update(payment: Payment) -> None:
-    """Derive `amount_refunded` and the refund status from the refund rows (payment locked).
+def _refund_totals_update(payment: Payment, *, unsaved: Iterable[str] = ()) -> None:
+    """Derive `amount_refunded` and the refund status from the refund rows (payment locked),
+    and save them with the `unsaved` fields, in one UPDATE; none if nothing changed (a copy of
+    what is known writes no payment row).
 
     An unanswered refund that Stripe's reported refunds leave no room for
     (transitions.refunds_without_room) is not freed, since only Stripe can say whether it was
@@ -700,7 +705,15 @@ def _refund_totals_update(payment: Payment) -> None:
                 after={"status": Refund.Status.REJECTED},
             )
     held = sum((a.amount for a in awaiting if a.refund_id not in no_room), Decimal("0"))
+    totals_before = (payment.amount_refunded, payment.status)
     payment.amount_refunded = sent + held
     # The status follows what was sent: a refund awaiting approval is not (yet) at Stripe.
     payment.status = transitions.payment_status_with_refunds(payment.status, payment.amount, sent)
-    payment.save(update_fields=["amount_refunded", "status", "updated_at"])
+    changed = [
+        name
+        for name, value in zip(("amount_refunded", "status"), totals_before, strict=True)
+        if getattr(payment, name) != value
+    ]
+    changed += [name for name in unsaved if name not in changed and name != "updated_at"]
+    if changed:
+        payment.save(update_fields=[*changed, "updated_at"])

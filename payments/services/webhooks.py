@@ -30,6 +30,7 @@ from payments.services.common import (
 from payments.services.disputes import DISPUTE_EVENTS, dispute_apply, dispute_payment_id
 from payments.services.errors import WebhookProcessingFailed
 from payments.services.intents import (
+    intent_fields_changed,
     intent_fields_snapshot,
     payment_apply_charge,
     payment_apply_intent,
@@ -284,8 +285,8 @@ def webhook_event_process(*, event_id: int, force: bool = False) -> StripeWebhoo
             before = intent_fields_snapshot(payment)
             if not pinned:
                 payment_apply_intent(payment, intent, observed_at=observed_at)
-                payment_save_changed(payment, before)
-                refunds_apply(payment, refunds or [])
+                unsaved = intent_fields_changed(payment, before)
+                refunds_apply(payment, refunds or [], unsaved=unsaved)
             elif row.event_type in _PAYMENT_INTENT_EVENTS:
                 payment_apply_intent(payment, obj, observed_at=observed_at)
                 payment_save_changed(payment, before)
@@ -293,9 +294,10 @@ def webhook_event_process(*, event_id: int, force: bool = False) -> StripeWebhoo
                 payment_apply_charge(payment, obj)
                 payment_save_changed(payment, before)
             elif row.event_type == "charge.refunded":
+                # The charge's facts and the refund totals: one UPDATE of the payment.
                 payment_apply_charge(payment, obj)
-                payment_save_changed(payment, before)
-                refunds_apply(payment, refunds or [])
+                unsaved = intent_fields_changed(payment, before)
+                refunds_apply(payment, refunds or [], unsaved=unsaved)
             else:  # charge.refund.updated, refund.*
                 refunds_apply(payment, [obj])
             return _finish_locked(row, status_before, Outcome.PROCESSED, payment, force)

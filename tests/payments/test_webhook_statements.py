@@ -8,6 +8,7 @@ the counts are the statements a server runs (no test savepoints around each atom
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -16,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from payments import services
 from payments.models import Payment, StripeWebhookEvent
 from tests import factories
-from tests.payments.webhook_helpers import SECRET, deliver, event, intent
+from tests.payments.webhook_helpers import SECRET, charge, deliver, event, intent
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -123,3 +124,52 @@ def test_applying_reads_the_payload_once_and_writes_only_what_changed(client, wi
         payment.pk,
         None,
     )
+
+
+def _payment_updates(queries: CaptureQueriesContext) -> list[str]:
+    """The SET part of each UPDATE of a payment row."""
+    table = Payment._meta.db_table
+    return [
+        s.split(" WHERE ")[0] for s in _statements(queries) if s.startswith(f'UPDATE "{table}"')
+    ]
+
+
+def test_a_refunded_charge_writes_its_payment_once_and_a_copy_of_it_not_at_all(
+    client, stripe_sandbox, with_a_worker
+):
+    paid = factories.paid_payment(stripe_sandbox, factories.user("alice"), total="99.99")
+    status, _, _ = stripe_sandbox.api(
+        "POST", "/v1/refunds", {"payment_intent": paid.stripe_payment_intent_id, "amount": 2500}
+    )
+    assert status == 200
+    # Refunded in Stripe's Dashboard; the event also brings the card we had not recorded.
+    card = {"card": {"brand": "amex", "last4": "0005"}}
+    refunded = charge(paid, amount_refunded=2500, payment_method_details=card)
+    deliver(client, event("charge.refunded", refunded))
+
+    with CaptureQueriesContext(connection) as queries:
+        assert services.webhook_events_apply_due() == 1
+
+    (written,) = _payment_updates(queries)  # the charge's facts and the totals together
+    for column in ("amount_refunded", "status", "card_brand", "card_last4", "updated_at"):
+        assert f'"{column}"' in written
+    paid.refresh_from_db()
+    assert (paid.status, paid.amount_refunded, paid.card_brand, paid.card_last4) == (
+        "partially_refunded",
+        Decimal("25.00"),
+        "amex",
+        "0005",
+    )
+    updated_at = paid.updated_at
+
+    # Another event with the same facts (Stripe sends one per refund update): nothing to write.
+    deliver(client, event("charge.refunded", refunded))
+    with CaptureQueriesContext(connection) as queries:
+        assert services.webhook_events_apply_due() == 1
+    assert _payment_updates(queries) == []
+    paid.refresh_from_db()
+    assert (paid.amount_refunded, paid.updated_at) == (Decimal("25.00"), updated_at)
+    assert list(StripeWebhookEvent.objects.values_list("status", flat=True)) == [
+        "processed",
+        "processed",
+    ]
