@@ -1,5 +1,6 @@
 """The API lists' paging: `page` (1 to MAX_PAGE) and `per_page` (1 to MAX_PER_PAGE, default 25);
-the payment list, which grows without end, by cursor instead (NewestFirstCursorPagination).
+the payment and refund lists, which grow without end, by cursor instead
+(NewestFirstCursorPagination).
 
 Anything else is a 400 naming the parameter, never a database error: a page number past what a
 bigint OFFSET holds used to reach the database. A page past the last one is DRF's 404 ("Invalid
@@ -59,13 +60,15 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
 
 class NewestFirstCursorPagination(pagination.BasePagination):
-    """Keyset paging by (`-created_at`, `-id`) for lists that grow without end (payments).
+    """Keyset paging by (`-created_at`, `-id`) for lists that grow without end (payments,
+    refunds).
 
     A page is "the `per_page` rows after this one" (or before it, going back): one index range
     scan (payments_pay_created, or the filter's own `<filter>, -created_at, -id` index) that costs
     the same on the first page and the ten-thousandth, and no COUNT. The cursor is the position
-    of the row at the page's edge and its direction, signed so that it stays opaque and a forged
-    or truncated one is a 400 naming `cursor`, never a database error. Rows added while a client
+    of the row at the page's edge and its direction, signed (with the list's name) so that it
+    stays opaque and a forged or truncated one, or another list's, is a 400 naming `cursor`, never
+    a database error. Rows added while a client
     pages do not shift the pages it has not read yet (page numbers would).
     """
 
@@ -73,6 +76,7 @@ class NewestFirstCursorPagination(pagination.BasePagination):
     salt = "payments.api.pagination.cursor"
     invalid_cursor = "Not a cursor of this list: follow the `next` and `previous` links."
     # The page just read: its edge rows (for the links) and whether there is more either side.
+    list_salt = salt  # per list, once paging starts: `salt` and the view's basename
     first: Any = None
     last: Any = None
     has_next = has_previous = False
@@ -83,6 +87,7 @@ class NewestFirstCursorPagination(pagination.BasePagination):
                 {"page": ["This list pages by cursor: follow the `next` and `previous` links."]}
             )
         self.request = request
+        self.list_salt = f"{self.salt}:{getattr(view, 'basename', '')}"
         size = _bounded(request, "per_page", MAX_PER_PAGE) or api_settings.PAGE_SIZE or 25
         cursor = self._decode(request.query_params.get(self.cursor_query_param))
         if cursor is None or cursor.forward:
@@ -116,13 +121,13 @@ class NewestFirstCursorPagination(pagination.BasePagination):
 
     def _encode(self, row: Any, *, forward: bool) -> str:
         created = row.created_at.astimezone(UTC).isoformat()
-        return signing.dumps([created, row.id, "n" if forward else "p"], salt=self.salt)
+        return signing.dumps([created, row.id, "n" if forward else "p"], salt=self.list_salt)
 
     def _decode(self, value: str | None) -> _Cursor | None:
         if value is None:
             return None
         try:
-            created, row_id, direction = signing.loads(value, salt=self.salt)
+            created, row_id, direction = signing.loads(value, salt=self.list_salt)
             cursor = _Cursor(datetime.fromisoformat(created), int(row_id), direction == "n")
             if cursor.created_at.tzinfo is None or not 1 <= cursor.id < 2**63:
                 raise ValueError(value)

@@ -225,9 +225,17 @@ REFUND_SHAPES = (
 
 @extend_schema_view(
     list=extend_schema(
-        description="Refunds, newest first: every refund for staff, else your own payments'. "
-        + REFUND_SHAPES,
-        responses={200: REFUND_FOR_CALLER, **ERRORS},
+        description="Refunds, newest first (`created_at`, then `id`): every refund for staff, "
+        "else your own payments'. Paged by cursor, as the payment list: follow `next` (older) "
+        "and `previous` (newer); there is no count and no page number. " + REFUND_SHAPES,
+        responses={
+            200: REFUND_FOR_CALLER,
+            401: ERRORS[401],
+            400: OpenApiResponse(
+                description="Invalid input: `fields` names each problem (a `cursor` this list "
+                "did not issue, a `page`, a `per_page` out of bounds)."
+            ),
+        },
     ),
     retrieve=extend_schema(
         description="One refund. " + REFUND_SHAPES,
@@ -237,6 +245,8 @@ REFUND_SHAPES = (
 class RefundViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Refund.objects.none()  # per request: get_queryset
     serializer_class = s.RefundSerializer
+    # Refunds grow with the payments: keyset paging, no COUNT of the table (as PaymentViewSet).
+    pagination_class = NewestFirstCursorPagination
     lookup_value_regex = r"\d+"
 
     def get_queryset(self) -> QuerySet[Refund]:

@@ -1,5 +1,6 @@
 """The API lists page with `page` and `per_page` (at most 100); anything else is a 400. (The
-payment list pages by cursor instead, and refuses `page`: test_api_payment_cursor.)"""
+payment and refund lists page by cursor instead, and refuse any `page`: test_api_payment_cursor,
+test_api_refund_cursor.)"""
 
 from __future__ import annotations
 
@@ -40,23 +41,23 @@ def test_out_of_bounds_paging_is_a_400_naming_the_parameter(finance, url, query,
     assert list(error["fields"]) == [field]
 
 
-def test_per_page_up_to_100_pages_the_list(finance):
-    payment = factories.payment()
-    for amount in ("1.00", "2.00", "3.00"):
-        factories.refund(payment, amount=amount)
-    body = finance.get("/api/payments/refunds/?per_page=2").json()
+def test_per_page_up_to_100_pages_the_list():
+    alice = factories.user("alice")
+    for _ in range(3):
+        factories.order(alice)
+    api = factories.api_client(alice)
+    body = api.get("/api/shop/orders/?per_page=2").json()
     assert (body["count"], len(body["results"])) == (3, 2)
     assert "per_page=2" in body["next"] and "page=2" in body["next"]
-    assert len(finance.get("/api/payments/refunds/?per_page=100").json()["results"]) == 3
+    assert len(api.get("/api/shop/orders/?per_page=100").json()["results"]) == 3
     # Past the last page (within bounds) stays DRF's 404.
-    assert finance.get("/api/payments/refunds/?page=3&per_page=2").status_code == 404
+    assert api.get("/api/shop/orders/?page=3&per_page=2").status_code == 404
 
 
 def test_the_schema_states_the_bounds(client):
     schema = client.get("/api/schema/?format=json").json()
     parameters = {
-        p["name"]: p["schema"]
-        for p in schema["paths"]["/api/payments/refunds/"]["get"]["parameters"]
+        p["name"]: p["schema"] for p in schema["paths"]["/api/shop/orders/"]["get"]["parameters"]
     }
     assert parameters["page"] == {"type": "integer", "minimum": 1, "maximum": 100000}
     assert parameters["per_page"] == {"type": "integer", "minimum": 1, "maximum": 100}

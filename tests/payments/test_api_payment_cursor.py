@@ -111,7 +111,8 @@ def test_a_deep_page_costs_the_same_queries_as_the_first_and_counts_nothing(fina
 
 
 def _signed(value):
-    return signing.dumps(value, salt=NewestFirstCursorPagination.salt)
+    """Signed as this list signs its cursors, so that what is checked is what they hold."""
+    return signing.dumps(value, salt=f"{NewestFirstCursorPagination.salt}:payment")
 
 
 @pytest.mark.parametrize(
@@ -136,6 +137,15 @@ def test_a_cursor_it_did_not_issue_is_a_400_naming_it(finance, cursor):
     response = finance.get(URL, {"cursor": cursor})
     assert response.status_code == 400, response.content
     assert list(response.json()["error"]["fields"]) == ["cursor"]
+
+
+def test_a_well_formed_cursor_signed_as_the_list_signs_is_followed(finance):
+    ids = _payments(3)
+    newest = Payment.objects.get(pk=_newest_first(ids)[0])
+    cursor = _signed([newest.created_at.isoformat(), newest.pk, "n"])
+    response = finance.get(URL, {"cursor": cursor})
+    assert response.status_code == 200
+    assert [r["id"] for r in response.json()["results"]] == _newest_first(ids)[1:]
 
 
 def test_a_tampered_cursor_is_a_400(finance):
