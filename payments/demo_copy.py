@@ -9,8 +9,10 @@ One transaction, on one connection:
    binary, batch by batch, while a thread builds the next batch (Python and PostgreSQL work at
    the same time, and memory stays that of a few batches);
 4. build what step 2 dropped, from the same definitions, and ANALYZE.
-DDL is transactional in PostgreSQL: an error or Ctrl-C anywhere leaves the schema and the data as
-they were. Triggers are left alone (COPY fires them as any insert would).
+Into an empty payments table the dashboard's insert triggers are off for the load and its summary
+is computed from the loaded rows (payments.services.dashboard.dashboard_rebuilt_after_load);
+otherwise COPY fires them as any insert would. DDL is transactional in PostgreSQL: an error or
+Ctrl-C anywhere leaves the schema, the triggers and the data as they were.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,6 +30,7 @@ from django.db.backends.utils import CursorWrapper
 
 from payments import demo_data
 from payments.models import Payment, Refund, StripeWebhookEvent
+from payments.services.dashboard import dashboard_rebuilt_after_load
 from shop.models import Order
 
 BATCH_SIZE = 5000  # payments per COPY of each table
@@ -56,7 +59,10 @@ def seed_payments(
         order_ids = _reserve_ids(cursor, Order, count)
         payment_ids = _reserve_ids(cursor, Payment, count)
         copiers = {model: _Copier.for_model(cursor, model, now) for model in TABLES}
-        with _indexes_built_after(cursor, [m for m in TABLES if _is_empty(cursor, m)]):
+        empty = [m for m in TABLES if _is_empty(cursor, m)]
+        # Into an empty payments table: the dashboard's totals are computed once, after the load.
+        totals = dashboard_rebuilt_after_load() if Payment in empty else nullcontext()
+        with totals, _indexes_built_after(cursor, empty):
             batches = demo_data._batches(start, target, BATCH_SIZE)
             rows = _rows(batches, customer_ids, now, start, order_ids, payment_ids)
             for size, batch in _in_background(rows):

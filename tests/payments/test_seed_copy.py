@@ -7,7 +7,7 @@ import pytest
 from django.db import IntegrityError, connection
 
 from payments import demo_data
-from payments.models import Payment, Refund, StripeWebhookEvent
+from payments.models import DashboardSummary, DashboardTotal, Payment, Refund, StripeWebhookEvent
 from shop.models import CustomUser, Order
 from tests.payments.seed_digest import digest
 
@@ -89,13 +89,78 @@ def test_after_a_copy_seed_the_schema_is_exactly_what_migrate_made():
     assert order.pk > Order.objects.exclude(pk=order.pk).order_by("-pk").first().pk
 
 
+def triggers() -> list[tuple[str, str, str]]:
+    """The seeded tables' triggers and whether each is enabled ('O') or not ('D')."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tgrelid::regclass::text, tgname, tgenabled FROM pg_trigger "
+            "WHERE NOT tgisinternal AND tgrelid::regclass::text = ANY(%s) ORDER BY 1, 2",
+            [SEEDED_TABLES],
+        )
+        return cursor.fetchall()
+
+
+def dashboard_totals() -> dict[tuple, tuple]:
+    """What the dashboard's summary and deltas say, summed by key, without the keys at zero."""
+    totals: dict[tuple, list] = {}
+    for row in DashboardTotal.objects.values_list(
+        "kind", "bucket", "currency", "status", "n", "amount", "amount_refunded"
+    ):
+        sums = totals.setdefault(row[:4], [0, 0, 0])
+        for i, value in enumerate(row[4:]):
+            sums[i] += value
+    return {key: tuple(sums) for key, sums in totals.items() if any(sums)}
+
+
+def live_totals() -> dict[tuple, tuple]:
+    """The same totals, counted from the rows themselves."""
+    with connection.cursor() as cursor:
+        bucket = "date_bin('1 hour', {}, TIMESTAMPTZ '2000-01-01 00:00:00+00')"
+        cursor.execute(
+            f"SELECT 'payment', {bucket.format('created_at')}, currency, status, count(*), "
+            "sum(amount), sum(amount_refunded) FROM payments_payment GROUP BY 2, 3, 4 "
+            f"UNION ALL SELECT 'refund', {bucket.format('r.created_at')}, p.currency, r.status, "
+            "count(*), sum(r.amount), 0 FROM payments_refund r "
+            "JOIN payments_payment p ON p.id = r.payment_id GROUP BY 2, 3, 4"
+        )
+        return {tuple(row[:4]): tuple(row[4:]) for row in cursor.fetchall()}
+
+
+@pytest.mark.postgres
+def test_a_copy_seed_into_empty_tables_leaves_the_dashboard_exact_and_its_triggers_on():
+    before = triggers()
+    assert before and all(enabled == "O" for _, _, enabled in before)
+    # Left from a TRUNCATE (which fires no trigger): totals of payments that are gone.
+    stale = datetime(2026, 11, 1, 9, tzinfo=UTC)
+    DashboardSummary.objects.create(
+        kind="payment",
+        bucket=stale,
+        currency="EUR",
+        status="succeeded",
+        n=7,
+        amount=700,
+        amount_refunded=0,
+    )
+    demo_data.seed_payments(1500, customers_for(1500), now=NOW)
+    assert Refund.objects.exists()
+    assert triggers() == before
+    assert dashboard_totals() == live_totals()
+    # The triggers count what comes next again: a seed into tables that are no longer empty,
+    # and an update of the app's.
+    demo_data.seed_payments(2000, customers_for(2000), now=NOW)
+    Payment.objects.filter(status="failed").update(status="canceled")
+    assert dashboard_totals() == live_totals()
+    assert Payment.objects.count() == 2000
+
+
 @pytest.mark.postgres
 def test_a_failed_copy_seed_leaves_schema_and_rows_as_they_were():
-    migrated = schema()
+    migrated, triggers_before = schema(), triggers()
     ghost = CustomUser(pk=10**9, username="ghost")  # never saved: the foreign keys refuse it
     with pytest.raises(IntegrityError):
         demo_data.seed_payments(300, [*customers_for(300), ghost], now=NOW)
     assert schema() == migrated
+    assert triggers() == triggers_before
     assert not Payment.objects.exists()
     assert not Order.objects.exists()
     assert not StripeWebhookEvent.objects.exists()
