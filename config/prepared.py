@@ -25,15 +25,17 @@ class _Compiled:
     compiler: Any
     converters: dict[int, Any]
     names: list[str]
+    annotations: list[str]
 
 
 def one_row(key: str, build: Callable[[], QuerySet[M]], params: Sequence[Any]) -> M | None:
     """The row that `build()`'s query finds with `params` in place of the placeholder values it
     was built with, as a model instance (None if there is none). `params` come in the order its
     SQL takes them, as the database takes them (`connection.ops.adapt_*` where the ORM would
-    adapt). `build` selects whole rows of one model (no select_related, only() or annotations)
-    of the default database, by a unique key; `key` names it: one compilation per name and
-    connection (a connection is one thread's, and so is its cache)."""
+    adapt). `build` selects whole rows of one model (no select_related or only()) of the default
+    database, by a unique key, and may annotate them: the annotations are set on the instance,
+    as the ORM sets them. `key` names it: one compilation per name and connection (a connection
+    is one thread's, and so is its cache)."""
     connection = connections[DEFAULT_DB_ALIAS]
     cache: dict[str, _Compiled] = connection.__dict__.setdefault("_prepared_rows", {})
     compiled = cache.get(key)
@@ -49,7 +51,11 @@ def one_row(key: str, build: Callable[[], QuerySet[M]], params: Sequence[Any]) -
     if compiled.converters:
         row = next(compiled.compiler.apply_converters([row], compiled.converters))
     model: type[M] = compiled.compiler.query.model
-    return model.from_db(connection.alias, compiled.names, row)
+    fields = len(compiled.names)
+    instance = model.from_db(connection.alias, compiled.names, row[:fields])
+    for name, value in zip(compiled.annotations, row[fields:], strict=True):
+        setattr(instance, name, value)
+    return instance
 
 
 def _compile(queryset: QuerySet, connection: Any) -> _Compiled:
@@ -57,7 +63,9 @@ def _compile(queryset: QuerySet, connection: Any) -> _Compiled:
     compiler = queryset.query.get_compiler(connection=connection)
     sql, params = compiler.as_sql()
     selected = [expression for expression, _, _ in compiler.select]
-    if [getattr(expression, "target", None) for expression in selected] != fields:
+    annotations = [alias for _, _, alias in compiler.select[len(fields) :]]
+    whole = [getattr(expression, "target", None) for expression in selected[: len(fields)]]
+    if whole != fields or set(annotations) != set(queryset.query.annotation_select):
         raise ValueError(f"{queryset.model._meta.label}: one_row reads whole rows only")
     return _Compiled(
         sql=sql,
@@ -65,4 +73,5 @@ def _compile(queryset: QuerySet, connection: Any) -> _Compiled:
         compiler=compiler,
         converters=compiler.get_converters(selected),
         names=[field.attname for field in fields],
+        annotations=annotations,
     )

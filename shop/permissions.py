@@ -1,5 +1,5 @@
-"""The authentication backend: Django's ModelBackend, with a user's permissions read in one query
-and the request's user read by SQL compiled once per connection (config.prepared).
+"""The authentication backend: Django's ModelBackend, with a user's permissions read in one query,
+the request's user read with them, by SQL compiled once per connection (config.prepared).
 
 Every back-office page checks permissions, and ModelBackend reads them in two queries (the user's
 own, their groups'), each built and compiled by the ORM on every request. Here they are one
@@ -11,6 +11,7 @@ request as ModelBackend does; superusers, inactive users and object permissions 
 from __future__ import annotations
 
 import functools
+import json
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -18,13 +19,15 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import QuerySet, TextField
+from django.db.models.expressions import RawSQL
 
 from config.prepared import one_row
 
 
-@functools.cache
-def _sql() -> str:
+def _granted(user: str) -> str:
+    """The ids of the permissions granted to `user` (an SQL expression: a placeholder, or the
+    outer query's column), directly or through a group: a union of the two grant tables."""
     q = connection.ops.quote_name
     user_model = get_user_model()
     own = user_model.user_permissions.field  # type: ignore[attr-defined]
@@ -37,19 +40,48 @@ def _sql() -> str:
 
     # Table and column names from the models, quoted: no input reaches the text (S608).
     return (
-        f"SELECT ct.{q('app_label')}, p.{q('codename')} "  # noqa: S608
-        f"FROM {q(Permission._meta.db_table)} p "
-        f"JOIN {q(ContentType._meta.db_table)} ct ON ct.{q('id')} = p.{q('content_type_id')} "
-        f"WHERE p.{q('id')} IN ("
-        f"SELECT {col(own_t, own.m2m_reverse_field_name())} FROM {q(own_t.db_table)} "
-        f"WHERE {col(own_t, own.m2m_field_name())} = %s "
+        f"SELECT {col(own_t, own.m2m_reverse_field_name())} FROM {q(own_t.db_table)} "  # noqa: S608
+        f"WHERE {col(own_t, own.m2m_field_name())} = {user} "
         f"UNION ALL "
         f"SELECT g.{col(granted_t, granted.m2m_reverse_field_name())} "
         f"FROM {q(granted_t.db_table)} g JOIN {q(member_t.db_table)} m "
         f"ON m.{col(member_t, member.m2m_reverse_field_name())} = "
         f"g.{col(granted_t, granted.m2m_field_name())} "
-        f"WHERE m.{col(member_t, member.m2m_field_name())} = %s)"
+        f"WHERE m.{col(member_t, member.m2m_field_name())} = {user}"
     )
+
+
+def _permissions_from() -> str:
+    q = connection.ops.quote_name
+    return (
+        f"FROM {q(Permission._meta.db_table)} p "
+        f"JOIN {q(ContentType._meta.db_table)} ct ON ct.{q('id')} = p.{q('content_type_id')} "
+    )
+
+
+@functools.cache
+def _sql() -> str:
+    q = connection.ops.quote_name
+    return (
+        f"SELECT ct.{q('app_label')}, p.{q('codename')} {_permissions_from()}"
+        f"WHERE p.{q('id')} IN ({_granted('%s')})"
+    )
+
+
+@functools.cache
+def _permissions_column() -> str:
+    """The user's "app_label.codename" permissions as a JSON array, a subquery of the user's
+    row (the same as permissions_of)."""
+    q = connection.ops.quote_name
+    meta = get_user_model()._meta
+    user = f"{q(meta.db_table)}.{q(str(meta.pk.column))}"  # type: ignore[union-attr]
+    name = f"ct.{q('app_label')} || '.' || p.{q('codename')}"
+    array = (
+        f"COALESCE(json_agg({name}), '[]')::text"
+        if connection.vendor == "postgresql"
+        else f"json_group_array({name})"
+    )
+    return f"SELECT {array} {_permissions_from()}WHERE p.{q('id')} IN ({_granted(user)})"
 
 
 def permissions_of(user_id: int) -> set[str]:
@@ -60,15 +92,27 @@ def permissions_of(user_id: int) -> set[str]:
 
 
 def _user_by_id() -> QuerySet:
-    return get_user_model()._default_manager.filter(pk=0)
+    """The user of an id, with their permissions (one query: every back-office page and API
+    call checks them, and a second query was a second round trip to the database)."""
+    return (
+        get_user_model()
+        ._default_manager.filter(pk=0)
+        # Table and column names from the models, quoted: no input reaches the text.
+        .annotate(granted_permissions=RawSQL(_permissions_column(), [], output_field=TextField()))  # noqa: S611
+    )
 
 
 class OneQueryModelBackend(ModelBackend):
     def get_user(self, user_id: Any) -> Any:
         """ModelBackend's: the active user of this id (the session's), else None."""
         pk = get_user_model()._meta.pk.get_db_prep_value(user_id, connection)  # type: ignore[union-attr]
-        user = one_row("user by id", _user_by_id, [pk])
-        return user if user is not None and self.user_can_authenticate(user) else None
+        user = one_row("user and permissions by id", _user_by_id, [pk])
+        if user is None or not self.user_can_authenticate(user):
+            return None
+        granted = json.loads(user.__dict__.pop("granted_permissions"))
+        if not user.is_superuser:  # a superuser's are every permission (ModelBackend's)
+            user._perm_cache = set(granted)
+        return user
 
     def get_all_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:

@@ -127,9 +127,9 @@ def test_queries_stay_constant_with_many_refunds_and_events(
         factories.refund(paid, amount="1.00", created_by=by)
     for n in range(20):
         _event(paid, n)
-    # session, user, permissions (one query), payment+order+user, refunds+creators, attempts,
-    # events, the audit trail (Finance sees it).
-    with django_assert_max_num_queries(8):
+    # session, user with permissions (one query), payment+order+user, refunds+creators,
+    # attempts, events, the audit trail (Finance sees it).
+    with django_assert_max_num_queries(7):
         response = finance.get(url(paid))
     assert response.status_code == 200
 
@@ -290,12 +290,12 @@ class TestTimelinePoll:
 
     def test_queries_stay_constant(self, finance: Client, paid, django_assert_num_queries):
         _event(paid, 0)
-        # session, user, permissions (one query), payment+order+user, events.
-        with django_assert_num_queries(5):
+        # session, user with permissions (one query), payment+order+user, events.
+        with django_assert_num_queries(4):
             finance.get(self._url(paid), **HTMX)
         for n in range(1, 30):
             _event(paid, n)
-        with django_assert_num_queries(5):
+        with django_assert_num_queries(4):
             response = finance.get(self._url(paid), **HTMX)
         assert response.content.decode().count("<li>") == 30
 

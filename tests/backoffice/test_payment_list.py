@@ -239,12 +239,12 @@ def test_a_filtered_view_is_a_url_htmx_pushes(finance: Client):
 def test_queries_stay_constant_with_many_rows(finance: Client, django_assert_max_num_queries):
     for i in range(60):
         _pay(f"{i + 1}.00", card_brand="visa", card_last4="4242")
-    # session, user, permissions (one query), the currencies (cached), the count and the
+    # session, user with permissions (one query), the currencies (cached), the count and the
     # totals, the page: whatever the number of rows.
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(6):
         response = finance.get(URL)
     assert len(_ids(response)) == 25
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(7):
         finance.get(URL, {"q": "someone@example.com", "sort": "-amount", "page": "2"})
 
 

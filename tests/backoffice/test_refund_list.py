@@ -105,8 +105,8 @@ def test_queries_stay_constant(finance: Client, finance_user, django_assert_max_
     for _ in range(40):
         p = factories.payment()
         factories.refund(p, amount="1.00", created_by=finance_user)
-    # session, user, permissions (one query), the created-by choices, the count and totals,
+    # session, user with permissions (one query), the created-by choices, the count and totals,
     # the page.
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(6):
         response = finance.get(URL)
     assert len(_ids(response)) == 25

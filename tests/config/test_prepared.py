@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth import SESSION_KEY, get_user
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.sessions.models import Session
+from django.db.models import F
 from django.test import RequestFactory
 from django.utils import timezone
 
@@ -53,11 +54,34 @@ def test_built_and_compiled_once_per_connection(django_assert_num_queries):
     assert built == [1]
 
 
+def test_annotations_are_set_on_the_instance_as_the_orm_sets_them():
+    from django.db.models import Count
+
+    user = factories.user(group="Finance")
+
+    def build():
+        return CustomUser.objects.filter(pk=0).annotate(
+            groups_n=Count("groups"), name_again=F("username")
+        )
+
+    ours = one_row("annotated user", build, [user.pk])
+    theirs = CustomUser.objects.annotate(groups_n=Count("groups"), name_again=F("username"))
+    expected = theirs.get(pk=user.pk)
+    assert (ours.groups_n, ours.name_again) == (expected.groups_n, expected.name_again)
+    assert (ours.groups_n, ours.name_again) == (1, user.username)
+
+
 def test_refuses_what_it_cannot_read_right():
     with pytest.raises(ValueError, match="whole rows"):
         one_row("part", lambda: CustomUser.objects.only("pk").filter(pk=0), [1])
     with pytest.raises(ValueError, match="whole rows"):
         one_row("joined", lambda: Payment.objects.select_related("user").filter(pk=0), [1])
+    with pytest.raises(ValueError, match="whole rows"):
+        one_row(
+            "joined, annotated",
+            lambda: Payment.objects.select_related("user").annotate(n=F("amount")).filter(pk=0),
+            [1],
+        )
     with pytest.raises(ValueError, match="1 parameters, 2 given"):
         one_row("test user", _by_id, [1, 2])
 

@@ -117,7 +117,7 @@ def live_totals() -> dict[tuple, tuple]:
     with connection.cursor() as cursor:
         bucket = "date_bin('1 hour', {}, TIMESTAMPTZ '2000-01-01 00:00:00+00')"
         cursor.execute(
-            f"SELECT 'payment', {bucket.format('created_at')}, currency, status, count(*), "
+            f"SELECT 'payment', {bucket.format('created_at')}, currency, status, count(*), "  # noqa: S608 (constants)
             "sum(amount), sum(amount_refunded) FROM payments_payment GROUP BY 2, 3, 4 "
             f"UNION ALL SELECT 'refund', {bucket.format('r.created_at')}, p.currency, r.status, "
             "count(*), sum(r.amount), 0 FROM payments_refund r "

@@ -51,3 +51,41 @@ def test_inactive_users_and_objects_have_none_and_superusers_all():
         f"{p.content_type.app_label}.{p.codename}"
         for p in Permission.objects.select_related("content_type")
     }
+
+
+@pytest.mark.parametrize("group", [None, "Finance", "Support"])
+def test_the_sessions_user_comes_with_their_permissions_in_one_query(
+    group, django_assert_num_queries
+):
+    user = factories.user(group=group)
+    user.user_permissions.add(Permission.objects.get(codename="view_dispute"))
+    with django_assert_num_queries(1):
+        loaded = OneQueryModelBackend().get_user(user.pk)
+        granted = loaded.get_all_permissions()
+        assert loaded.has_perm("payments.view_dispute")
+    assert granted == ModelBackend().get_all_permissions(_fresh(user))
+    assert "granted_permissions" not in loaded.__dict__  # read, not left on the user
+
+
+def test_a_superuser_loaded_so_still_has_every_permission_and_the_inactive_none():
+    root = OneQueryModelBackend().get_user(factories.user(is_superuser=True).pk)
+    assert root.get_all_permissions() == ModelBackend().get_all_permissions(root)
+    assert len(root.get_all_permissions()) == Permission.objects.count()
+    inactive = factories.user(group="Finance", is_active=False)
+    assert OneQueryModelBackend().get_user(inactive.pk) is None
+
+
+def test_a_back_office_page_reads_the_users_permissions_with_the_user(client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(factories.user(group="Finance"))
+    client.get("/backoffice/audit/")  # warm
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/backoffice/refunds/")
+    assert response.status_code == 200
+    from shop.permissions import _sql as permissions_query
+
+    assert not [q for q in queries if q["sql"].startswith(permissions_query().split(" WHERE ")[0])]
+    (user_read,) = [q["sql"] for q in queries if "granted_permissions" in q["sql"]]
+    assert "auth_permission" in user_read
