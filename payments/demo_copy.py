@@ -9,8 +9,8 @@ One transaction, on one connection:
    binary, batch by batch, while a thread builds the next batch (Python and PostgreSQL work at
    the same time, and memory stays that of a few batches);
 4. build what step 2 dropped, from the same definitions, and ANALYZE.
-Into an empty payments table the dashboard's insert triggers are off for the load and its summary
-is computed from the loaded rows (payments.services.dashboard.dashboard_rebuilt_after_load);
+Into an empty payments table the dashboard's insert triggers are off for the load and its
+summary is computed from the tables (payments.services.dashboard.dashboard_rebuilt_after_load);
 otherwise COPY fires them as any insert would. DDL is transactional in PostgreSQL: an error or
 Ctrl-C anywhere leaves the schema, the triggers and the data as they were.
 """
@@ -60,16 +60,21 @@ def seed_payments(
         payment_ids = _reserve_ids(cursor, Payment, count)
         copiers = {model: _Copier.for_model(cursor, model, now) for model in TABLES}
         empty = [m for m in TABLES if _is_empty(cursor, m)]
-        # Into an empty payments table: the dashboard's totals are computed once, after the load.
-        totals = dashboard_rebuilt_after_load() if Payment in empty else nullcontext()
-        with totals, _indexes_built_after(cursor, empty):
-            batches = demo_data._batches(start, target, BATCH_SIZE)
-            rows = _rows(batches, customer_ids, now, start, order_ids, payment_ids)
-            for size, batch in _in_background(rows):
-                for model in TABLES:
-                    copiers[model].copy(cursor, batch[model])
-                progress(size)
-        cursor.execute(f"ANALYZE {tables}")
+        # Into an empty payments table (then the refunds are empty too; both lose their indexes
+        # for the load): the dashboard's totals are computed once, after it. Not beside payments
+        # already there: the triggers cannot be altered while their rows' deferred checks are
+        # pending, and only there is an empty refunds table still slow to load.
+        rebuilt = Payment in empty
+        with dashboard_rebuilt_after_load() if rebuilt else nullcontext():
+            with _indexes_built_after(cursor, empty):
+                batches = demo_data._batches(start, target, BATCH_SIZE)
+                rows = _rows(batches, customer_ids, now, start, order_ids, payment_ids)
+                for size, batch in _in_background(rows):
+                    for model in TABLES:
+                        copiers[model].copy(cursor, batch[model])
+                    progress(size)
+            # Before the summary's rebuild (its plans) and the compaction lock it takes.
+            cursor.execute(f"ANALYZE {tables}")
     return count
 
 

@@ -113,3 +113,22 @@ def test_the_schema_documents_the_cursor(client):
     assert parameters["per_page"] == {"type": "integer", "minimum": 1, "maximum": 100}
     assert "cursor" in operation["responses"]["400"]["description"]
     assert "no count" in operation["description"]
+
+
+def test_a_payment_cursor_from_before_cursors_were_signed_per_list_still_pages_payments(finance):
+    from django.core import signing
+
+    from payments.api.pagination import NewestFirstCursorPagination
+    from payments.models import Payment
+
+    ids = [factories.payment().pk for _ in range(3)]
+    newest = Payment.objects.order_by("-created_at", "-id").first()
+    legacy = signing.dumps(
+        [newest.created_at.isoformat(), newest.pk, "n"], salt=NewestFirstCursorPagination.salt
+    )
+    response = finance.get("/api/payments/payments/", {"cursor": legacy})
+    assert response.status_code == 200
+    assert newest.pk not in [r["id"] for r in response.json()["results"]]
+    assert len(response.json()["results"]) == len(ids) - 1
+    # The refund list never issued such a cursor.
+    assert finance.get(URL, {"cursor": legacy}).status_code == 400

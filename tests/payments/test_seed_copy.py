@@ -154,6 +154,17 @@ def test_a_copy_seed_into_empty_tables_leaves_the_dashboard_exact_and_its_trigge
 
 
 @pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_rebuild_refuses_to_run_outside_a_transaction():
+    from payments.services.dashboard import dashboard_rebuilt_after_load
+
+    assert not connection.in_atomic_block
+    with pytest.raises(RuntimeError, match="transaction"), dashboard_rebuilt_after_load():
+        pass
+    assert all(enabled == "O" for _, _, enabled in triggers())
+
+
+@pytest.mark.postgres
 def test_a_failed_copy_seed_leaves_schema_and_rows_as_they_were():
     migrated, triggers_before = schema(), triggers()
     ghost = CustomUser(pk=10**9, username="ghost")  # never saved: the foreign keys refuse it
