@@ -74,7 +74,9 @@ def _download(session: requests.Session, base: str, into: Path) -> int:
         # Prepared in the background: the page polls until the download link is there.
         page = answer.url
         while True:
-            html = session.get(page, timeout=60).text
+            polled = session.get(page, timeout=60)
+            polled.raise_for_status()  # an error page has no link either: never wait for ever
+            html = polled.text
             link = re.search(r'href="([^"]+/download)"', html)
             if link:
                 break
