@@ -51,21 +51,21 @@ def _granted(user: str) -> str:
     )
 
 
-def _permissions_from() -> str:
+def _permissions_select(columns: str, user: str) -> str:
+    """SELECT `columns` (of permission p and its content type ct) of the permissions granted to
+    `user` (see _granted)."""
     q = connection.ops.quote_name
     return (
-        f"FROM {q(Permission._meta.db_table)} p "
+        f"SELECT {columns} FROM {q(Permission._meta.db_table)} p "  # noqa: S608 (model names)
         f"JOIN {q(ContentType._meta.db_table)} ct ON ct.{q('id')} = p.{q('content_type_id')} "
+        f"WHERE p.{q('id')} IN ({_granted(user)})"
     )
 
 
 @functools.cache
 def _sql() -> str:
     q = connection.ops.quote_name
-    return (
-        f"SELECT ct.{q('app_label')}, p.{q('codename')} {_permissions_from()}"
-        f"WHERE p.{q('id')} IN ({_granted('%s')})"
-    )
+    return _permissions_select(f"ct.{q('app_label')}, p.{q('codename')}", "%s")
 
 
 @functools.cache
@@ -76,12 +76,9 @@ def _permissions_column() -> str:
     meta = get_user_model()._meta
     user = f"{q(meta.db_table)}.{q(str(meta.pk.column))}"  # type: ignore[union-attr]
     name = f"ct.{q('app_label')} || '.' || p.{q('codename')}"
-    array = (
-        f"COALESCE(json_agg({name}), '[]')::text"
-        if connection.vendor == "postgresql"
-        else f"json_group_array({name})"
-    )
-    return f"SELECT {array} {_permissions_from()}WHERE p.{q('id')} IN ({_granted(user)})"
+    if connection.vendor == "postgresql":
+        return _permissions_select(f"COALESCE(json_agg({name}), '[]')::text", user)
+    return _permissions_select(f"json_group_array({name})", user)
 
 
 def permissions_of(user_id: int) -> set[str]:

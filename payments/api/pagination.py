@@ -67,16 +67,16 @@ class NewestFirstCursorPagination(pagination.BasePagination):
     scan (payments_pay_created, or the filter's own `<filter>, -created_at, -id` index) that costs
     the same on the first page and the ten-thousandth, and no COUNT. The cursor is the position
     of the row at the page's edge and its direction, signed (with the list's name) so that it
-    stays opaque and a forged or truncated one, or another list's, is a 400 naming `cursor`, never
-    a database error. Rows added while a client
-    pages do not shift the pages it has not read yet (page numbers would).
+    stays opaque and a forged or truncated one, or another list's, is a 400 naming `cursor`,
+    never a database error. Rows added while a client pages do not shift the pages it has not
+    read yet (page numbers would).
     """
 
     cursor_query_param = "cursor"
     salt = "payments.api.pagination.cursor"
     invalid_cursor = "Not a cursor of this list: follow the `next` and `previous` links."
-    # The page just read: its edge rows (for the links) and whether there is more either side.
     list_salt = salt  # per list, once paging starts: `salt` and the view's basename
+    # The page just read: its edge rows (for the links) and whether there is more either side.
     first: Any = None
     last: Any = None
     has_next = has_previous = False

@@ -15,6 +15,7 @@ from django.utils import timezone
 from payments.api.pagination import NewestFirstCursorPagination
 from payments.models import Payment
 from tests import factories
+from tests.payments.cursor_helpers import newest_first, walk
 
 pytestmark = pytest.mark.django_db
 
@@ -39,24 +40,12 @@ def _payments(count, *, same_instant_every=1, owner=None, **fields):
 
 
 def _newest_first(ids):
-    rows = Payment.objects.filter(pk__in=ids).order_by("-created_at", "-id")
-    return list(rows.values_list("pk", flat=True))
-
-
-def _walk(api, url, direction="next"):
-    pages = []
-    while url:
-        response = api.get(url)
-        assert response.status_code == 200, response.content
-        body = response.json()
-        pages.append(body)
-        url = body[direction]
-    return pages
+    return newest_first(Payment, ids)
 
 
 def test_following_next_visits_every_payment_once_newest_first(finance):
     ids = _payments(7, same_instant_every=3)  # ties on created_at are ordered by id
-    pages = _walk(finance, f"{URL}?per_page=2")
+    pages = walk(finance, f"{URL}?per_page=2")
     assert [len(p["results"]) for p in pages] == [2, 2, 2, 1]
     assert [r["id"] for p in pages for r in p["results"]] == _newest_first(ids)
     assert set(pages[0]) == {"next", "previous", "results"}  # no count
@@ -66,8 +55,8 @@ def test_following_next_visits_every_payment_once_newest_first(finance):
 
 def test_following_previous_comes_back_through_the_same_pages(finance):
     _payments(7, same_instant_every=2)
-    forward = _walk(finance, f"{URL}?per_page=3")
-    backward = _walk(finance, forward[-1]["previous"], direction="previous")
+    forward = walk(finance, f"{URL}?per_page=3")
+    backward = walk(finance, forward[-1]["previous"], direction="previous")
     seen = [[r["id"] for r in p["results"]] for p in forward]
     assert [[r["id"] for r in p["results"]] for p in backward] == seen[-2::-1]
     assert backward[-1]["previous"] is None and backward[-1]["next"] is not None
@@ -76,12 +65,12 @@ def test_following_previous_comes_back_through_the_same_pages(finance):
 def test_filters_keep_working_across_pages(finance):
     succeeded = _payments(5, status="succeeded")
     _payments(4, status="failed")
-    pages = _walk(finance, f"{URL}?status=succeeded&per_page=2")
+    pages = walk(finance, f"{URL}?status=succeeded&per_page=2")
     assert [r["id"] for p in pages for r in p["results"]] == _newest_first(succeeded)
     assert all("status=succeeded" in p["next"] for p in pages[:-1])
     cutoff = Payment.objects.get(pk=succeeded[2]).created_at.isoformat()
     query = urlencode({"status": "succeeded", "per_page": 1, "created_after": cutoff})
-    newer = _walk(finance, f"{URL}?{query}")
+    newer = walk(finance, f"{URL}?{query}")
     assert [r["id"] for p in newer for r in p["results"]] == _newest_first(succeeded[2:])
 
 
@@ -89,7 +78,7 @@ def test_a_customer_pages_through_their_own_payments_only(finance):
     alice = factories.user("alice")
     mine = _payments(3, owner=alice)
     _payments(3)  # other customers'
-    pages = _walk(factories.api_client(alice), f"{URL}?per_page=2")
+    pages = walk(factories.api_client(alice), f"{URL}?per_page=2")
     assert [r["id"] for p in pages for r in p["results"]] == _newest_first(mine)
 
 

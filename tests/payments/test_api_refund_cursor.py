@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from payments.models import Refund
 from tests import factories
+from tests.payments.cursor_helpers import newest_first, walk
 
 pytestmark = pytest.mark.django_db
 
@@ -38,27 +39,16 @@ def _refunds(count, *, owner=None, same_instant_every=1):
 
 
 def _newest_first(ids):
-    rows = Refund.objects.filter(pk__in=ids).order_by("-created_at", "-id")
-    return list(rows.values_list("pk", flat=True))
-
-
-def _walk(api, url, direction="next"):
-    pages = []
-    while url:
-        response = api.get(url)
-        assert response.status_code == 200, response.content
-        pages.append(response.json())
-        url = pages[-1][direction]
-    return pages
+    return newest_first(Refund, ids)
 
 
 def test_staff_visit_every_refund_once_newest_first_and_come_back(finance):
     ids = _refunds(7, same_instant_every=3)
-    pages = _walk(finance, f"{URL}?per_page=3")
+    pages = walk(finance, f"{URL}?per_page=3")
     assert [len(p["results"]) for p in pages] == [3, 3, 1]
     assert [r["id"] for p in pages for r in p["results"]] == _newest_first(ids)
     assert set(pages[0]) == {"next", "previous", "results"}  # no count
-    back = _walk(finance, pages[-1]["previous"], direction="previous")
+    back = walk(finance, pages[-1]["previous"], direction="previous")
     assert [[r["id"] for r in p["results"]] for p in back] == [
         [r["id"] for r in p["results"]] for p in pages[-2::-1]
     ]
@@ -68,7 +58,7 @@ def test_a_customer_pages_through_their_own_refunds_only_in_their_shape():
     alice = factories.user("alice")
     mine = _refunds(3, owner=alice)
     _refunds(2)  # another customer's
-    pages = _walk(factories.api_client(alice), f"{URL}?per_page=2")
+    pages = walk(factories.api_client(alice), f"{URL}?per_page=2")
     assert [r["id"] for p in pages for r in p["results"]] == _newest_first(mine)
     assert all("failure_reason" not in r for p in pages for r in p["results"])
 
