@@ -87,12 +87,13 @@ def list_page(
     filterset: FilterSet,
     table_class: type[Table],
     extra: dict[str, Any] | None = None,
-    summary: Callable[[QuerySet], Any] | None = None,
+    summary: Callable[[QuerySet, Sequence[Any] | None], Any] | None = None,
     summary_noun: str = "row",
 ) -> HttpResponse:
     """Filter, sort and page one list; a filter that does not validate is a 400 with its errors.
-    With `summary` (payments.selectors.list_summary for its model), the page says how many rows
-    match and how much they come to."""
+    With `summary` (payments.selectors.list_summary for its model, given the queryset and, when
+    the first page holds them all, every matching row), the page says how many rows match and
+    how much they come to."""
     valid = filterset.is_valid()
     # A page or per_page we do not serve is a 400 too, said with the filter's errors.
     paging_error = _paging_error(request)
@@ -111,7 +112,9 @@ def list_page(
         "filter": filterset,
         "table": table,
         "export_query": export_query.urlencode(),
-        "summary": summary(filterset.qs) if summary is not None and valid else None,
+        "summary": summary(filterset.qs, _every_row(table))
+        if summary is not None and valid
+        else None,
         "summary_noun": summary_noun,
         "summary_cap": selectors.SUMMARY_CAP,
         **(extra or {}),
@@ -120,6 +123,15 @@ def list_page(
     if request.htmx and not request.htmx.history_restore_request:
         template += "#table"
     return render(request, template, context, status=200 if valid else 400)
+
+
+def _every_row(table: Table) -> list[Any] | None:
+    """The records of a first page with no page after it: every row the filters match, already
+    fetched (LazyPaginator reads one row past the page to know). None on any other page."""
+    page = getattr(table, "page", None)
+    if page is None or page.number != 1 or page.has_next():
+        return None
+    return [row.record for row in page.object_list]
 
 
 def _paging_error(request: HttpRequest) -> str:

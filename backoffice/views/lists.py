@@ -130,8 +130,8 @@ def payment_list(request: HtmxHttpRequest) -> HttpResponse:
         template="backoffice/payments.html",
         filterset=PAYMENT_EXPORT.filterset(request.GET, request),
         table_class=PaymentTable,
-        summary=lambda qs: selectors.list_summary(
-            qs, currency_field="currency", refunded_field="amount_refunded"
+        summary=lambda qs, rows: selectors.list_summary(
+            qs, currency_field="currency", refunded_field="amount_refunded", every_row=rows
         ),
         summary_noun="payment",
     )
@@ -146,7 +146,9 @@ def refund_list(request: HtmxHttpRequest) -> HttpResponse:
         template="backoffice/refunds.html",
         filterset=REFUND_EXPORT.filterset(request.GET, request),
         table_class=RefundTable,
-        summary=lambda qs: selectors.list_summary(qs, currency_field="payment__currency"),
+        summary=lambda qs, rows: selectors.list_summary(
+            qs, currency_field="payment__currency", every_row=rows
+        ),
         summary_noun="refund",
     )
 

@@ -275,7 +275,8 @@ def test_a_list_counted_past_the_cap_is_not_counted_again_for_a_minute(
     """Once a list's rows were counted past the cap, the same filters' pages in the next minute
     show the summary they got (an estimate, or "more than" on SQLite) without counting again;
     other filters are counted; after the minute the list is counted again, and a list that has
-    dropped below the cap gets its exact count and totals."""
+    dropped below the cap gets its exact count and totals. (One row a page: a first page that
+    holds every match is summed from its rows, memo or not.)"""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -287,7 +288,7 @@ def test_a_list_counted_past_the_cap_is_not_counted_again_for_a_minute(
 
     def counts(params):
         with CaptureQueriesContext(connection) as ctx:
-            summary = finance.get(URL, params).context["summary"]
+            summary = finance.get(URL, {**params, "per_page": "1"}).context["summary"]
         return summary, [q for q in ctx.captured_queries if "COUNT(" in q["sql"].upper()]
 
     first, counted = counts(filters)
@@ -303,6 +304,50 @@ def test_a_list_counted_past_the_cap_is_not_counted_again_for_a_minute(
         selectors._beyond_cap[key] = (summary, time.monotonic() - 1)  # the minute is over
     later, counted = counts(filters)
     assert counted and later.exact and later.count == 2 and later.totals
+
+
+@pytest.mark.parametrize("by", ["order", "pi"])
+def test_a_first_page_that_holds_every_match_is_summed_from_its_rows(finance: Client, by):
+    """A search by order or PaymentIntent (one page, no next): the count and totals come from
+    the page's rows, with no count or sum query, and say what the database would."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from payments import selectors
+
+    found = _pay("97.010", "KWD", amount_refunded=Decimal("12.345"))
+    _pay("10.00")
+    term = found.order_id if by == "order" else found.stripe_payment_intent_id
+    finance.get(URL)  # the currency filter's choices, cached for minutes
+    with CaptureQueriesContext(connection) as ctx:
+        response = finance.get(URL, {"q": term})
+    sql = [q["sql"].upper() for q in ctx.captured_queries]
+    assert not [q for q in sql if "COUNT(" in q or "SUM(" in q], sql
+    assert len(sql) == 3  # session, user with permissions, the page
+    summary = response.context["summary"]
+    assert summary == selectors.list_summary(
+        Payment.objects.filter(pk=found.pk),
+        currency_field="currency",
+        refunded_field="amount_refunded",
+    )
+    assert (summary.count, summary.totals[0].amount) == (1, Decimal("97.010"))
+    assert "KWD 97.010" in response.content.decode()
+    assert "KWD 12.345" in response.content.decode()
+
+
+def test_a_first_page_with_more_after_it_or_a_later_page_is_counted_by_the_database(
+    finance: Client,
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for i in range(3):
+        _pay(f"{i + 1}.00")
+    for params in ({"per_page": "2"}, {"per_page": "2", "page": "2"}):
+        with CaptureQueriesContext(connection) as ctx:
+            summary = finance.get(URL, params).context["summary"]
+        assert [q for q in ctx.captured_queries if "COUNT(" in q["sql"].upper()], params
+        assert (summary.count, summary.totals[0].amount) == (3, Decimal("6.00")), params
 
 
 def test_the_lists_remembered_past_the_cap_are_bounded(monkeypatch):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from decimal import Decimal
 
 import pytest
 from django.test import Client
@@ -110,3 +111,23 @@ def test_queries_stay_constant(finance: Client, finance_user, django_assert_max_
     with django_assert_max_num_queries(6):
         response = finance.get(URL)
     assert len(_ids(response)) == 25
+
+
+def test_a_filter_whose_first_page_holds_every_match_is_summed_from_its_rows(finance: Client, rows):
+    """The failed refunds (one page, no next): their count and totals, in the payments'
+    currencies, come from the page's rows without a count or sum query."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from payments import selectors
+
+    with CaptureQueriesContext(connection) as ctx:
+        response = finance.get(URL, {"status": "failed"})
+    assert not [q for q in ctx.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert not [q for q in ctx.captured_queries if "SUM(" in q["sql"].upper()]
+    summary = response.context["summary"]
+    assert summary == selectors.list_summary(
+        Refund.objects.filter(status=Refund.Status.FAILED), currency_field="payment__currency"
+    )
+    assert [(t.currency, t.amount, t.count) for t in summary.totals] == [("JPY", Decimal(1000), 1)]
+    assert "<strong>1</strong> refund" in response.content.decode()
