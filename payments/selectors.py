@@ -22,7 +22,8 @@ from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Count, F, Model, Q, QuerySet, Sum
+from django.db.models import BooleanField, Count, F, Model, Q, QuerySet, Sum
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -590,7 +591,15 @@ def list_summary(
         key = known = None
     if known is not None and known[1] > time.monotonic():
         return known[0]
-    capped = count_up_to(unordered, SUMMARY_CAP)
+    sums: dict[str, Any] = {"total": Sum(amount_field), "n": Count("pk")}
+    if refunded_field:
+        sums["refunded"] = Sum(refunded_field)
+    totalled = unordered.values(currency_field).annotate(**sums).order_by(currency_field)
+    rows: list[tuple[Any, ...]] | None = None
+    if key is not None and connection.vendor == "postgresql" and not unordered.query.is_sliced:
+        capped, rows = _counted_and_totalled(key, totalled)
+    else:
+        capped = count_up_to(unordered, SUMMARY_CAP)
     if capped > SUMMARY_CAP:
         estimate = planner_estimate(unordered, compiled=key)
         summary = (
@@ -601,15 +610,37 @@ def list_summary(
         if key is not None:
             _remember_beyond_cap(key, summary)
         return summary
-    sums: dict[str, Any] = {"total": Sum(amount_field), "n": Count("pk")}
-    if refunded_field:
-        sums["refunded"] = Sum(refunded_field)
-    rows = unordered.values(currency_field).annotate(**sums).order_by(currency_field)
-    totals = [CurrencyTotal(r[currency_field], r["total"], r["n"]) for r in rows]
-    refunded = (
-        {r[currency_field]: r["refunded"] for r in rows if r["refunded"]} if refunded_field else {}
-    )
+    if rows is None:
+        rows = list(totalled.values_list(currency_field, *sums))
+    totals = [CurrencyTotal(currency, total, n) for currency, total, n, *_ in rows]
+    refunded = {r[0]: r[3] for r in rows if r[3]} if refunded_field else {}
     return ListSummary(count=capped, exact=True, estimated=False, totals=totals, refunded=refunded)
+
+
+def _counted_and_totalled(
+    ids: tuple[str, tuple[Any, ...]], totalled: QuerySet
+) -> tuple[int, list[tuple[Any, ...]]]:
+    """The capped count and, when it is within SUMMARY_CAP, the per-currency totals, in one
+    statement (PostgreSQL): a round trip fewer for every list counted exactly. The totals are a
+    LATERAL subquery whose WHERE holds the count's test, so PostgreSQL runs it only when the
+    count passed it (a one-time filter; past the cap the sums are never executed). `ids` is the
+    rows' ids as SQL, `totalled` the rows grouped by currency with their sums."""
+    ids_sql, ids_params = ids
+    gated = totalled.filter(
+        RawSQL('"list_capped"."n" <= %s', (SUMMARY_CAP,), output_field=BooleanField())
+    )
+    # Its columns: the currency, then the sums in the order they were annotated.
+    totals_sql, totals_params = gated.query.sql_with_params()
+    with connection.cursor() as cursor:
+        sql = (
+            'SELECT "list_capped"."n", "list_totals".* FROM'  # noqa: S608 (the ORM's own SQL)
+            f' (SELECT COUNT(*) AS "n" FROM ({ids_sql} LIMIT %s) "list_ids") "list_capped"'
+            f' LEFT JOIN LATERAL ({totals_sql}) "list_totals" ON true'
+        )
+        cursor.execute(sql, (*ids_params, SUMMARY_CAP + 1, *totals_params))
+        found = cursor.fetchall()
+    capped = int(found[0][0])
+    return capped, [tuple(row[1:]) for row in found if row[1] is not None]
 
 
 def _summary_of_rows(
