@@ -21,7 +21,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from backoffice.models import CsvExport
-from payments import queue, selectors
+from payments import list_counts, queue, selectors
 from shop.models import CustomUser
 
 logger = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ def is_large(queryset: QuerySet) -> bool:
     decides, so a rough estimate never sends a small export to the background."""
     limit = settings.BACKOFFICE_EXPORT_STREAM_MAX_ROWS
     if connection.vendor == "postgresql":
-        estimate = selectors.planner_estimate(queryset)
+        estimate = list_counts.planner_estimate(queryset)
         if estimate is not None and estimate <= limit:
             return False
     return selectors.count_up_to(queryset, limit) > limit

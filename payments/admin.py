@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 
 from backoffice.filters import DISPUTE_REASONS, KNOWN_EVENT_TYPES
-from payments import selectors
+from payments import list_counts, selectors
 from payments.models import Dispute, Payment, Refund, StripeWebhookEvent, StripeWebhookRefusal
 from payments.money import UnsupportedCurrency, format_amount
 
@@ -45,13 +45,13 @@ def _when(value: Any) -> str:
 
 class EstimatedCountPaginator(Paginator):
     """The admin's paging without a COUNT(*) of the whole table on every page: exact up to ten
-    thousand rows, beyond that the planner's estimate (selectors.count_or_estimate)."""
+    thousand rows, beyond that the planner's estimate (list_counts.count_or_estimate)."""
 
     @cached_property
     def count(self) -> int:
         if not isinstance(self.object_list, QuerySet):
             return len(self.object_list)
-        return selectors.count_or_estimate(self.object_list)
+        return list_counts.count_or_estimate(self.object_list)
 
 
 class ChoicesListFilter(admin.SimpleListFilter):

@@ -20,6 +20,7 @@ from payments import money
 
 # Major units, exact; three decimal places so that KWD, BHD, ... fit.
 AMOUNT_DIGITS, AMOUNT_PLACES = 15, 3
+AMOUNT_QUANTUM = Decimal(1).scaleb(-AMOUNT_PLACES)  # the least amount a column holds
 
 
 def default_currency() -> str:

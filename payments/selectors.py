@@ -9,27 +9,20 @@ counts a whole table.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import threading
-import time
-from collections import OrderedDict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import Group
 from django.core.cache import cache
-from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import BooleanField, Count, F, Model, Q, QuerySet, Sum
-from django.db.models.expressions import RawSQL
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from audit.models import AuditEntry
 from payments.models import (
-    AMOUNT_PLACES,
+    AMOUNT_QUANTUM,
     DASHBOARD_BUCKET,
     DashboardKind,
     DashboardTotal,
@@ -233,9 +226,6 @@ def _hour_ceil(moment: dt.datetime) -> dt.datetime:
     return floor if floor == moment else floor + DASHBOARD_BUCKET
 
 
-_AMOUNT_QUANTUM = Decimal(1).scaleb(-AMOUNT_PLACES)
-
-
 def _merged(*row_sets: Any, keys: tuple[str, ...]) -> list[dict]:
     """Rows of several grouped queries over disjoint time ranges, summed by `keys`, with the
     groups that net to no row left out (as a GROUP BY over the rows would). Sums of amounts
@@ -252,7 +242,7 @@ def _merged(*row_sets: Any, keys: tuple[str, ...]) -> list[dict]:
     for row in merged.values():
         for name, value in row.items():
             if isinstance(value, Decimal):
-                row[name] = value.quantize(_AMOUNT_QUANTUM)
+                row[name] = value.quantize(AMOUNT_QUANTUM)
     return [row for key, row in sorted(merged.items()) if row["n"]]
 
 
@@ -530,190 +520,6 @@ def dispute_answers(*, dispute: Dispute) -> QuerySet[AuditEntry]:
     return AuditEntry.objects.filter(
         object_type="dispute", object_id=dispute.stripe_dispute_id
     ).order_by("at", "id")
-
-
-# --- How many, and how much: a list's summary ------------------------------------------------
-
-# Up to this many rows a list is counted and totalled exactly (a bounded scan); beyond it the
-# count is the planner's estimate (PostgreSQL) or "more than", and no totals are summed.
-SUMMARY_CAP = 10_000
-# A list whose rows were last counted past the cap is not counted again for a minute in this
-# process: the same filters' next pages show the summary they got then (the planner's estimate),
-# without reading 10,001 index entries and asking the planner again. The lists most opened (all
-# payments, a status, a currency) match far more rows than the cap, and stay past it for longer
-# than a minute; a list that drops below the cap gets its exact count and totals a minute later.
-BEYOND_CAP_SECONDS = 60.0
-BEYOND_CAP_LISTS = 512  # at most this many filter combinations remembered, oldest dropped first
-_beyond_cap: OrderedDict[tuple[str, tuple[Any, ...]], tuple[ListSummary, float]] = OrderedDict()
-_beyond_cap_lock = threading.Lock()
-
-
-@dataclass(frozen=True)
-class ListSummary:
-    count: int
-    exact: bool  # False: `count` is an estimate (or a lower bound without one)
-    estimated: bool  # the count came from the planner, not from rows
-    # Per currency (amounts in different currencies never add up), only when `exact`.
-    totals: list[CurrencyTotal] = field(default_factory=list)
-    refunded: dict[str, Decimal] = field(default_factory=dict)
-
-
-def list_summary(
-    queryset: QuerySet,
-    *,
-    currency_field: str,
-    amount_field: str = "amount",
-    refunded_field: str | None = None,
-    every_row: Sequence[Model] | None = None,
-) -> ListSummary:
-    """The count and per-currency totals of a filtered list, never a full-table COUNT(*): the
-    rows are counted up to SUMMARY_CAP (+1) and only then totalled; beyond it, the count is the
-    planner's estimate on PostgreSQL.
-
-    `every_row`: the rows, when the caller already holds every one the filters match (a first
-    page with no next page: a search by order or PaymentIntent, a narrow filter). They are
-    counted and totalled as they are, without a query: the same summary as the database's,
-    from the same snapshot as the table beside it."""
-    if every_row is not None and len(every_row) <= SUMMARY_CAP:
-        return _summary_of_rows(every_row, currency_field, amount_field, refunded_field)
-    unordered = queryset.order_by()
-    # The rows' ids, as SQL: the memo's key (every filter is in it) and what the planner is
-    # asked about. Compiled once here, a tenth of a millisecond: the page's own SELECT, with its
-    # joined columns, took three times as long.
-    key: tuple[str, tuple[Any, ...]] | None
-    try:
-        sql, params = unordered.values("pk").query.sql_with_params()
-        key = (sql, tuple(params))
-        known = _beyond_cap.get(key)
-    # Filters no row can match (the count says 0 without a query), or a parameter that cannot
-    # be a key (none of the lists' filters has one): nothing remembered.
-    except (EmptyResultSet, TypeError):
-        key = known = None
-    if known is not None and known[1] > time.monotonic():
-        return known[0]
-    sums: dict[str, Any] = {"total": Sum(amount_field), "n": Count("pk")}
-    if refunded_field:
-        sums["refunded"] = Sum(refunded_field)
-    totalled = unordered.values(currency_field).annotate(**sums).order_by(currency_field)
-    rows: list[tuple[Any, ...]] | None = None
-    if key is not None and connection.vendor == "postgresql" and not unordered.query.is_sliced:
-        capped, rows = _counted_and_totalled(key, totalled)
-    else:
-        capped = count_up_to(unordered, SUMMARY_CAP)
-    if capped > SUMMARY_CAP:
-        estimate = planner_estimate(unordered, compiled=key)
-        summary = (
-            ListSummary(count=max(estimate, capped), exact=False, estimated=True)
-            if estimate is not None
-            else ListSummary(count=SUMMARY_CAP, exact=False, estimated=False)
-        )
-        if key is not None:
-            _remember_beyond_cap(key, summary)
-        return summary
-    if rows is None:
-        rows = list(totalled.values_list(currency_field, *sums))
-    totals = [CurrencyTotal(currency, total, n) for currency, total, n, *_ in rows]
-    refunded = {r[0]: r[3] for r in rows if r[3]} if refunded_field else {}
-    return ListSummary(count=capped, exact=True, estimated=False, totals=totals, refunded=refunded)
-
-
-def _counted_and_totalled(
-    ids: tuple[str, tuple[Any, ...]], totalled: QuerySet
-) -> tuple[int, list[tuple[Any, ...]]]:
-    """The capped count and, when it is within SUMMARY_CAP, the per-currency totals, in one
-    statement (PostgreSQL): a round trip fewer for every list counted exactly. The totals are a
-    LATERAL subquery whose WHERE holds the count's test, so PostgreSQL runs it only when the
-    count passed it (a one-time filter; past the cap the sums are never executed). `ids` is the
-    rows' ids as SQL, `totalled` the rows grouped by currency with their sums."""
-    ids_sql, ids_params = ids
-    gated = totalled.filter(
-        RawSQL('"list_capped"."n" <= %s', (SUMMARY_CAP,), output_field=BooleanField())
-    )
-    # Its columns: the currency, then the sums in the order they were annotated.
-    totals_sql, totals_params = gated.query.sql_with_params()
-    with connection.cursor() as cursor:
-        sql = (
-            'SELECT "list_capped"."n", "list_totals".* FROM'  # noqa: S608 (the ORM's own SQL)
-            f' (SELECT COUNT(*) AS "n" FROM ({ids_sql} LIMIT %s) "list_ids") "list_capped"'
-            f' LEFT JOIN LATERAL ({totals_sql}) "list_totals" ON true'
-        )
-        cursor.execute(sql, (*ids_params, SUMMARY_CAP + 1, *totals_params))
-        found = cursor.fetchall()
-    capped = int(found[0][0])
-    return capped, [tuple(row[1:]) for row in found if row[1] is not None]
-
-
-def _summary_of_rows(
-    rows: Sequence[Model], currency_field: str, amount_field: str, refunded_field: str | None
-) -> ListSummary:
-    """list_summary's exact branch, added up from rows in hand (fields read as the queryset's
-    `values()` would, `payment__currency` through the selected payment)."""
-    amounts: dict[str, list[Decimal]] = {}
-    refunds: dict[str, list[Decimal]] = {}
-    for row in rows:
-        currency = _field_of(row, currency_field)
-        amounts.setdefault(currency, []).append(_field_of(row, amount_field))
-        if refunded_field:
-            refunded = _field_of(row, refunded_field)
-            if refunded is not None:
-                refunds.setdefault(currency, []).append(refunded)
-    totals = [
-        CurrencyTotal(currency, _exact_sum(amounts[currency]), len(amounts[currency]))
-        for currency in sorted(amounts)
-    ]
-    refunded_totals = {c: _exact_sum(v) for c, v in sorted(refunds.items())}
-    return ListSummary(
-        count=len(rows),
-        exact=True,
-        estimated=False,
-        totals=totals,
-        refunded={c: total for c, total in refunded_totals.items() if total},
-    )
-
-
-def _field_of(row: Model, path: str) -> Any:
-    for name in path.split("__"):
-        row = getattr(row, name)
-    return row
-
-
-def _exact_sum(values: list[Decimal]) -> Decimal:
-    # Decimals add exactly; AMOUNT_PLACES as the database's sums are (and SQLite's, rounded back).
-    return sum(values, Decimal(0)).quantize(_AMOUNT_QUANTUM)
-
-
-def _remember_beyond_cap(key: tuple[str, tuple[Any, ...]], summary: ListSummary) -> None:
-    with _beyond_cap_lock:  # a threaded server's requests share it
-        _beyond_cap[key] = (summary, time.monotonic() + BEYOND_CAP_SECONDS)
-        _beyond_cap.move_to_end(key)
-        while len(_beyond_cap) > BEYOND_CAP_LISTS:
-            _beyond_cap.popitem(last=False)
-
-
-def count_or_estimate(queryset: QuerySet) -> int:
-    """How many rows a list has, for paging (the admin's) without a full-table COUNT(*):
-    counted up to SUMMARY_CAP (+1), beyond it the planner's estimate on PostgreSQL."""
-    unordered = queryset.order_by()
-    capped = count_up_to(unordered, SUMMARY_CAP)
-    if capped <= SUMMARY_CAP:
-        return capped
-    return max(planner_estimate(unordered) or 0, capped)
-
-
-def planner_estimate(
-    queryset: QuerySet, *, compiled: tuple[str, tuple[Any, ...]] | None = None
-) -> int | None:
-    """PostgreSQL's estimate of how many rows the query returns (EXPLAIN, no execution);
-    `compiled`: the SQL and parameters of `queryset.values("pk")`, when the caller has them."""
-    if connection.vendor != "postgresql":
-        return None
-    sql, params = compiled or queryset.values("pk").query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
-        plan = cursor.fetchone()[0]
-    if isinstance(plan, str):
-        plan = json.loads(plan)
-    return int(plan[0]["Plan"]["Plan Rows"])
 
 
 def currencies_in_use() -> list[str]:

@@ -86,13 +86,13 @@ def _fresh_cache():
     # each test starts from what it made.
     from django.core.cache import cache
 
-    from payments import selectors
+    from payments import list_counts
 
     cache.clear()
-    selectors._beyond_cap.clear()  # lists counted past the cap: this process's memory, a minute
+    list_counts._beyond_cap.clear()  # lists counted past the cap: this process's memory, a minute
     yield
     cache.clear()
-    selectors._beyond_cap.clear()
+    list_counts._beyond_cap.clear()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

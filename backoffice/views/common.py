@@ -38,7 +38,7 @@ from django_tables2 import RequestConfig, Table
 from django_tables2.paginators import LazyPaginator
 
 from backoffice import csv_copy
-from payments import money, selectors
+from payments import list_counts, money, selectors
 from payments.models import Payment
 from shop.models import CustomUser
 
@@ -91,7 +91,7 @@ def list_page(
     summary_noun: str = "row",
 ) -> HttpResponse:
     """Filter, sort and page one list; a filter that does not validate is a 400 with its errors.
-    With `summary` (payments.selectors.list_summary for its model, given the queryset and, when
+    With `summary` (payments.list_counts.list_summary for its model, given the queryset and, when
     the first page holds them all, every matching row), the page says how many rows match and
     how much they come to."""
     valid = filterset.is_valid()
@@ -116,7 +116,7 @@ def list_page(
         if summary is not None and valid
         else None,
         "summary_noun": summary_noun,
-        "summary_cap": selectors.SUMMARY_CAP,
+        "summary_cap": list_counts.SUMMARY_CAP,
         **(extra or {}),
     }
     # Back and Forward ask for the whole page (filter form included), never the table alone.

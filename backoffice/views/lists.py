@@ -23,7 +23,7 @@ from backoffice.views.common import (
     staff_view,
 )
 from backoffice.views.exports import CsvExportSpec, csv_export
-from payments import selectors
+from payments import list_counts, selectors
 
 PAYMENT_COLUMNS = [
     Col("payment_id", "id"),
@@ -130,7 +130,7 @@ def payment_list(request: HtmxHttpRequest) -> HttpResponse:
         template="backoffice/payments.html",
         filterset=PAYMENT_EXPORT.filterset(request.GET, request),
         table_class=PaymentTable,
-        summary=lambda qs, rows: selectors.list_summary(
+        summary=lambda qs, rows: list_counts.list_summary(
             qs, currency_field="currency", refunded_field="amount_refunded", every_row=rows
         ),
         summary_noun="payment",
@@ -146,7 +146,7 @@ def refund_list(request: HtmxHttpRequest) -> HttpResponse:
         template="backoffice/refunds.html",
         filterset=REFUND_EXPORT.filterset(request.GET, request),
         table_class=RefundTable,
-        summary=lambda qs, rows: selectors.list_summary(
+        summary=lambda qs, rows: list_counts.list_summary(
             qs, currency_field="payment__currency", every_row=rows
         ),
         summary_noun="refund",

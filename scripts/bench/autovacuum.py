@@ -27,7 +27,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 
-from payments import selectors
+from payments import list_counts
 from payments.models import Payment
 from scripts.bench.common import database_url, finance_client, require_postgres
 
@@ -35,7 +35,7 @@ TABLE = Payment._meta.db_table
 # What selectors.count_up_to asks of the status filter: its rows up to the cap, counted.
 COUNT_SQL = (
     f"SELECT count(*) FROM (SELECT 1 FROM {TABLE} WHERE status = 'failed' "  # noqa: S608
-    f"LIMIT {selectors.SUMMARY_CAP + 1}) s"
+    f"LIMIT {list_counts.SUMMARY_CAP + 1}) s"
 )
 PAGES = {"list": "/backoffice/payments/?status=failed", "dashboard": "/backoffice/"}
 
@@ -100,7 +100,7 @@ def _sample(client: Client) -> dict[str, Any]:
     times = {}
     for name, url in PAGES.items():
         cache.clear()  # the dashboard cold: its figures read again
-        selectors._beyond_cap.clear()  # and the list counted each time, not remembered
+        list_counts._beyond_cap.clear()  # and the list counted each time, not remembered
         start = time.perf_counter()
         response = client.get(url)
         times[name] = (time.perf_counter() - start) * 1000

@@ -26,9 +26,11 @@ from typing import IO, Any
 BASE_DIR = Path(__file__).resolve().parents[2]
 
 
-# What a revision's selectors remember of lists counted past the cap: this one's, for any
-# filters; the revision before, for the unfiltered list of a large table.
+# What a revision remembers of lists counted past the cap, and where: this one's list_counts, for
+# any filters; revisions before it kept that in selectors, and before them only the unfiltered
+# list of a large table.
 _REMEMBERED = ("_beyond_cap", "_large_tables")
+_REMEMBERED_IN = ("payments.list_counts", "payments.selectors")
 
 
 class _Side:
@@ -106,7 +108,7 @@ def compare(
 ) -> None:
     """Each page, whole and as its htmx partial: this checkout's time against `revision`'s.
     `forget`: each request as the first in a minute of its list (what a list counted past the
-    cap remembers, in either side's selectors, is dropped before it)."""
+    cap remembers, in either side's process, is dropped before it)."""
     from scripts.bench.common import median, ratios, series
 
     label = subprocess.run(  # noqa: S603 (our own command)
@@ -162,14 +164,17 @@ def _serve(root: Path, stdin: IO[str], stdout: IO[str]) -> None:
 
     django.setup()
     import logging
+    from importlib import import_module
+    from importlib.util import find_spec
 
     from django.conf import settings
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from payments import selectors
     from shop.models import CustomUser
+
+    remembering = [import_module(m) for m in _REMEMBERED_IN if find_spec(m) is not None]
 
     logging.getLogger("axes").setLevel(logging.WARNING)
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
@@ -180,8 +185,9 @@ def _serve(root: Path, stdin: IO[str], stdout: IO[str]) -> None:
         asked = json.loads(line)
         headers = {"HX-Request": "true"} if asked["htmx"] else {}
         if asked.get("forget"):
-            for name in _REMEMBERED:  # whichever this revision has
-                getattr(selectors, name, {}).clear()
+            for module in remembering:  # whichever this revision has
+                for name in _REMEMBERED:
+                    getattr(module, name, {}).clear()
         with CaptureQueriesContext(connection) as captured:
             start = time.perf_counter()
             response = client.get(asked["url"], headers=headers)

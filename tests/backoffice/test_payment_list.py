@@ -255,9 +255,9 @@ def test_no_count_of_the_whole_table(finance: Client, monkeypatch):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from payments import selectors
+    from payments import list_counts
 
-    monkeypatch.setattr(selectors, "SUMMARY_CAP", 2)
+    monkeypatch.setattr(list_counts, "SUMMARY_CAP", 2)
     for _ in range(3):
         _pay()
     with CaptureQueriesContext(connection) as ctx:
@@ -306,10 +306,10 @@ def test_a_list_counted_past_the_cap_is_not_counted_again_for_a_minute(
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from payments import selectors
+    from payments import list_counts
 
-    monkeypatch.setattr(selectors, "SUMMARY_CAP", 2)
-    monkeypatch.setattr(selectors, "_beyond_cap", type(selectors._beyond_cap)())
+    monkeypatch.setattr(list_counts, "SUMMARY_CAP", 2)
+    monkeypatch.setattr(list_counts, "_beyond_cap", type(list_counts._beyond_cap)())
     payments = [_pay() for _ in range(3)]
 
     def counts(params):
@@ -326,8 +326,8 @@ def test_a_list_counted_past_the_cap_is_not_counted_again_for_a_minute(
 
     Payment.objects.filter(pk=payments[0].pk).delete()  # now at the cap: exact once counted
     assert counts(filters)[0] == first  # within the minute: what it said
-    for key, (summary, _) in list(selectors._beyond_cap.items()):
-        selectors._beyond_cap[key] = (summary, time.monotonic() - 1)  # the minute is over
+    for key, (summary, _) in list(list_counts._beyond_cap.items()):
+        list_counts._beyond_cap[key] = (summary, time.monotonic() - 1)  # the minute is over
     later, counted = counts(filters)
     assert counted and later.exact and later.count == 2 and later.totals
 
@@ -339,7 +339,7 @@ def test_a_first_page_that_holds_every_match_is_summed_from_its_rows(finance: Cl
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from payments import selectors
+    from payments import list_counts
 
     found = _pay("97.010", "KWD", amount_refunded=Decimal("12.345"))
     _pay("10.00")
@@ -351,7 +351,7 @@ def test_a_first_page_that_holds_every_match_is_summed_from_its_rows(finance: Cl
     assert not [q for q in sql if "COUNT(" in q or "SUM(" in q], sql
     assert len(sql) == 3  # session, user with permissions, the page
     summary = response.context["summary"]
-    assert summary == selectors.list_summary(
+    assert summary == list_counts.list_summary(
         Payment.objects.filter(pk=found.pk),
         currency_field="currency",
         refunded_field="amount_refunded",
@@ -377,14 +377,14 @@ def test_a_first_page_with_more_after_it_or_a_later_page_is_counted_by_the_datab
 
 
 def test_the_lists_remembered_past_the_cap_are_bounded(monkeypatch):
-    from payments import selectors
+    from payments import list_counts
 
-    monkeypatch.setattr(selectors, "BEYOND_CAP_LISTS", 3)
-    monkeypatch.setattr(selectors, "_beyond_cap", type(selectors._beyond_cap)())
-    summary = selectors.ListSummary(count=20_000, exact=False, estimated=True)
+    monkeypatch.setattr(list_counts, "BEYOND_CAP_LISTS", 3)
+    monkeypatch.setattr(list_counts, "_beyond_cap", type(list_counts._beyond_cap)())
+    summary = list_counts.ListSummary(count=20_000, exact=False, estimated=True)
     for n in range(5):
-        selectors._remember_beyond_cap((f"SELECT {n}", ()), summary)
-    assert [k[0] for k in selectors._beyond_cap] == ["SELECT 2", "SELECT 3", "SELECT 4"]
+        list_counts._remember_beyond_cap((f"SELECT {n}", ()), summary)
+    assert [k[0] for k in list_counts._beyond_cap] == ["SELECT 2", "SELECT 3", "SELECT 4"]
 
 
 def test_the_list_says_how_many_and_how_much_per_currency(finance: Client):

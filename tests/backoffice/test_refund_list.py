@@ -119,14 +119,14 @@ def test_a_filter_whose_first_page_holds_every_match_is_summed_from_its_rows(fin
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from payments import selectors
+    from payments import list_counts
 
     with CaptureQueriesContext(connection) as ctx:
         response = finance.get(URL, {"status": "failed"})
     assert not [q for q in ctx.captured_queries if "COUNT(" in q["sql"].upper()]
     assert not [q for q in ctx.captured_queries if "SUM(" in q["sql"].upper()]
     summary = response.context["summary"]
-    assert summary == selectors.list_summary(
+    assert summary == list_counts.list_summary(
         Refund.objects.filter(status=Refund.Status.FAILED), currency_field="payment__currency"
     )
     assert [(t.currency, t.amount, t.count) for t in summary.totals] == [("JPY", Decimal(1000), 1)]

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from payments import selectors
+from payments import list_counts, selectors
 from payments.models import Payment, Refund
 from tests import factories
 
@@ -24,7 +24,9 @@ CURRENCIES = {"EUR": 2, "JPY": 0, "KWD": 3, "USD": 2}
 payments = st.lists(
     st.tuples(
         st.sampled_from(sorted(CURRENCIES)),
-        st.integers(min_value=1, max_value=10**11),  # minor units: at most 12 digits before the point
+        st.integers(
+            min_value=1, max_value=10**11
+        ),  # minor units: at most 12 digits before the point
         st.integers(min_value=0, max_value=100),  # percent refunded
         st.lists(st.integers(min_value=1, max_value=100), max_size=2),  # refunds, percent
     ),
@@ -68,12 +70,12 @@ def test_rows_in_hand_sum_to_what_the_database_sums(orders, specs):
     _made(orders, specs)
 
     payment_rows = selectors.payment_list()
-    by_database = selectors.list_summary(
+    by_database = list_counts.list_summary(
         payment_rows, currency_field="currency", refunded_field="amount_refunded"
     )
     in_hand = list(payment_rows)
     with CaptureQueriesContext(connection) as queries:
-        by_rows = selectors.list_summary(
+        by_rows = list_counts.list_summary(
             payment_rows,
             currency_field="currency",
             refunded_field="amount_refunded",
@@ -86,17 +88,17 @@ def test_rows_in_hand_sum_to_what_the_database_sums(orders, specs):
     refund_rows = selectors.refund_list()
     in_hand_refunds = list(refund_rows)
     with CaptureQueriesContext(connection) as queries:
-        by_rows = selectors.list_summary(
+        by_rows = list_counts.list_summary(
             refund_rows, currency_field="payment__currency", every_row=in_hand_refunds
         )
     assert len(queries) == 0  # the refund's currency comes with its selected payment
-    assert by_rows == selectors.list_summary(refund_rows, currency_field="payment__currency")
+    assert by_rows == list_counts.list_summary(refund_rows, currency_field="payment__currency")
 
 
 def test_the_amounts_keep_each_currencys_precision(orders):
     _made(orders, [("KWD", 1, 0, []), ("KWD", 2, 50, []), ("JPY", 3000, 0, [])])
     rows = list(selectors.payment_list())
-    summary = selectors.list_summary(
+    summary = list_counts.list_summary(
         selectors.payment_list(),
         currency_field="currency",
         refunded_field="amount_refunded",
@@ -111,10 +113,10 @@ def test_the_amounts_keep_each_currencys_precision(orders):
 
 def test_more_rows_than_the_cap_are_counted_by_the_database(orders, monkeypatch):
     """Rows in hand never stand in for the capped count: past the cap it is the database's."""
-    monkeypatch.setattr(selectors, "SUMMARY_CAP", 2)
+    monkeypatch.setattr(list_counts, "SUMMARY_CAP", 2)
     _made(orders, [("EUR", 100, 0, [])] * 3)
     rows = list(selectors.payment_list())
-    summary = selectors.list_summary(
+    summary = list_counts.list_summary(
         selectors.payment_list(), currency_field="currency", every_row=rows
     )
     assert not summary.exact and summary.totals == []
