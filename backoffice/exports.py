@@ -21,7 +21,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from backoffice.models import CsvExport
-from payments import list_counts, queue, selectors
+from payments import list_counts, queue
 from shop.models import CustomUser
 
 logger = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def is_large(queryset: QuerySet) -> bool:
         estimate = list_counts.planner_estimate(queryset)
         if estimate is not None and estimate <= limit:
             return False
-    return selectors.count_up_to(queryset, limit) > limit
+    return list_counts.count_up_to(queryset, limit) > limit
 
 
 def export_path(export: CsvExport) -> Path:

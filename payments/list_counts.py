@@ -25,7 +25,23 @@ from django.db.models import BooleanField, Count, Model, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 
 from payments.models import AMOUNT_QUANTUM
-from payments.selectors import CurrencyTotal, count_up_to
+
+
+def count_up_to(queryset: QuerySet, cap: int) -> int:
+    """The count, or cap + 1 when there are more: never a full COUNT(*), at most cap + 1 rows
+    read (the one bounded count every list, page, export and the dashboard's attention figures
+    use)."""
+    return queryset.order_by().values("pk")[: cap + 1].count()
+
+
+@dataclass(frozen=True)
+class CurrencyTotal:
+    """How many rows and how much they come to, in one currency (currencies never add up)."""
+
+    currency: str
+    amount: Decimal
+    count: int
+
 
 # Up to this many rows a list is counted and totalled exactly (a bounded scan); beyond it the
 # count is the planner's estimate (PostgreSQL) or "more than", and no totals are summed.
@@ -87,9 +103,15 @@ def list_summary(
     sums: dict[str, Any] = {"total": Sum(amount_field), "n": Count("pk")}
     if refunded_field:
         sums["refunded"] = Sum(refunded_field)
-    totalled = unordered.values(currency_field).annotate(**sums).order_by(currency_field)
+    # One row per currency: the currency, then the sums in the order of `sums`.
+    totalled = (
+        unordered.values(currency_field)
+        .annotate(**sums)
+        .values_list(currency_field, *sums)
+        .order_by(currency_field)
+    )
     rows: list[tuple[Any, ...]] | None = None
-    if key is not None and connection.vendor == "postgresql" and not unordered.query.is_sliced:
+    if key is not None and connection.vendor == "postgresql":
         capped, rows = _counted_and_totalled(key, totalled)
     else:
         capped = count_up_to(unordered, SUMMARY_CAP)
@@ -104,7 +126,7 @@ def list_summary(
             _remember_beyond_cap(key, summary)
         return summary
     if rows is None:
-        rows = list(totalled.values_list(currency_field, *sums))
+        rows = list(totalled)
     totals = [CurrencyTotal(currency, total, n) for currency, total, n, *_ in rows]
     refunded = {r[0]: r[3] for r in rows if r[3]} if refunded_field else {}
     return ListSummary(count=capped, exact=True, estimated=False, totals=totals, refunded=refunded)
@@ -117,18 +139,18 @@ def _counted_and_totalled(
     statement (PostgreSQL): a round trip fewer for every list counted exactly. The totals are a
     LATERAL subquery whose WHERE holds the count's test, so PostgreSQL runs it only when the
     count passed it (a one-time filter; past the cap the sums are never executed). `ids` is the
-    rows' ids as SQL, `totalled` the rows grouped by currency with their sums."""
+    rows' ids as SQL, `totalled` the rows grouped by currency with their sums (a values_list:
+    its columns in a known order)."""
     ids_sql, ids_params = ids
     gated = totalled.filter(
         RawSQL('"list_capped"."n" <= %s', (SUMMARY_CAP,), output_field=BooleanField())
     )
-    # Its columns: the currency, then the sums in the order they were annotated.
     totals_sql, totals_params = gated.query.sql_with_params()
     with connection.cursor() as cursor:
         sql = (
             'SELECT "list_capped"."n", "list_totals".* FROM'  # noqa: S608 (the ORM's own SQL)
             f' (SELECT COUNT(*) AS "n" FROM ({ids_sql} LIMIT %s) "list_ids") "list_capped"'
-            f' LEFT JOIN LATERAL ({totals_sql}) "list_totals" ON true'
+            f' LEFT JOIN LATERAL ({totals_sql}) "list_totals" ON true ORDER BY 2'
         )
         cursor.execute(sql, (*ids_params, SUMMARY_CAP + 1, *totals_params))
         found = cursor.fetchall()
@@ -171,7 +193,7 @@ def _field_of(row: Model, path: str) -> Any:
 
 
 def _exact_sum(values: list[Decimal]) -> Decimal:
-    # Decimals add exactly; AMOUNT_PLACES as the database's sums are (and SQLite's, rounded back).
+    # Decimals add exactly; to AMOUNT_PLACES, as PostgreSQL's sums of the columns are.
     return sum(values, Decimal(0)).quantize(AMOUNT_QUANTUM)
 
 

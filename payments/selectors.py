@@ -21,6 +21,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from audit.models import AuditEntry
+from payments.list_counts import CurrencyTotal, count_up_to
 from payments.models import (
     AMOUNT_QUANTUM,
     DASHBOARD_BUCKET,
@@ -196,13 +197,6 @@ _SUCCEEDED = (
 )
 # Attempts that ended: the denominator of the success rate (pending ones have not ended yet).
 _ENDED = (*_SUCCEEDED, Payment.Status.FAILED, Payment.Status.CANCELLED)
-
-
-@dataclass(frozen=True)
-class CurrencyTotal:
-    currency: str
-    amount: Decimal
-    count: int
 
 
 @dataclass(frozen=True)
@@ -387,12 +381,6 @@ def dashboard_currencies(*, days: int = 30, now: dt.datetime | None = None) -> l
 # "Needs attention" counts stop here: past it the number says "more than anyone can go through
 # one by one", and counting on (10,000,000 payments' worth of failed events) costs a table scan.
 ATTENTION_CAP = 1000
-
-
-def count_up_to(queryset: QuerySet, cap: int) -> int:
-    """The count, or cap + 1 when there are more: never a full COUNT(*), at most cap + 1 rows
-    read (the one bounded count every list, page and export uses)."""
-    return queryset.order_by().values("pk")[: cap + 1].count()
 
 
 def webhook_events_needing_attention() -> int:

@@ -32,7 +32,7 @@ from payments.models import Payment
 from scripts.bench.common import database_url, finance_client, require_postgres
 
 TABLE = Payment._meta.db_table
-# What selectors.count_up_to asks of the status filter: its rows up to the cap, counted.
+# What list_counts.count_up_to asks of the status filter: its rows up to the cap, counted.
 COUNT_SQL = (
     f"SELECT count(*) FROM (SELECT 1 FROM {TABLE} WHERE status = 'failed' "  # noqa: S608
     f"LIMIT {list_counts.SUMMARY_CAP + 1}) s"

@@ -36,8 +36,9 @@ from django.utils import timezone
 
 from backoffice import charts
 from payments import tasks
+from payments.list_counts import CurrencyTotal
 from payments.models import Dispute, Payment, Refund
-from payments.selectors import _ENDED, _SUCCEEDED, CurrencyTotal, PeriodSummary
+from payments.selectors import _ENDED, _SUCCEEDED, PeriodSummary
 from scripts.bench.common import BASE_DIR, finance_client, interleaved, median, ratios, series
 
 URL = "/backoffice/"

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from audit.models import AuditEntry
-from payments import selectors
+from payments import list_counts, selectors
 from payments.models import Payment, StripeWebhookEvent
 from shop.models import Order
 from tests import factories
@@ -137,7 +137,7 @@ def test_the_audit_trail_is_searched_and_filtered_as_on_its_page(admin_client):
 
 
 def test_a_long_list_pages_on_an_estimate_not_a_count(admin_client):
-    with mock.patch.object(selectors, "SUMMARY_CAP", 3):
+    with mock.patch.object(list_counts, "SUMMARY_CAP", 3):
         for _ in range(5):
             factories.payment()
         response, queries = _changelist(admin_client, "payments_payment")
