@@ -152,8 +152,14 @@ def formatted_select(
     return sql, list(params)
 
 
+# What the export hands the server at a time. psycopg reads COPY a row at a time, and a
+# streamed response written a row at a time was a million socket writes for a million payments
+# (the streamed export took 2x psql's \copy, a third of it in those writes).
+COPY_CHUNK_BYTES = 1 << 16
+
+
 def copy_stream(sql: str, params: Sequence[Any]) -> Iterator[bytes]:
-    """The COPY output in psycopg's blocks as they arrive (memory flat, no cursor held over),
+    """The COPY output in blocks of about COPY_CHUNK_BYTES (memory flat, no cursor held over),
     rows ended with CRLF like Python's csv module. Opens its own client-side-binding cursor on
     Django's connection: COPY takes no server-side parameters."""
     import psycopg
@@ -161,7 +167,22 @@ def copy_stream(sql: str, params: Sequence[Any]) -> Iterator[bytes]:
     connection.ensure_connection()
     raw = connection.connection
     with psycopg.ClientCursor(raw) as cursor, cursor.copy(sql, params) as copy:
-        yield from crlf_rows(bytes(block) for block in copy)
+        yield from crlf_rows(coalesced((bytes(row) for row in copy), COPY_CHUNK_BYTES))
+
+
+def coalesced(blocks: Iterable[bytes], size: int) -> Iterator[bytes]:
+    """The same bytes in blocks of at least `size` (the last one may be shorter)."""
+    pending: list[bytes] = []
+    held = 0
+    for block in blocks:
+        pending.append(block)
+        held += len(block)
+        if held >= size:
+            yield b"".join(pending)
+            pending.clear()
+            held = 0
+    if pending:
+        yield b"".join(pending)
 
 
 def crlf_rows(blocks: Iterable[bytes]) -> Iterator[bytes]:

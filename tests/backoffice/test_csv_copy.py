@@ -111,6 +111,29 @@ def test_copy_writes_the_bytes_python_writes(zone_name):
         assert from_copy.count(b"\r\n") >= queryset.count() + 1
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's")
+def test_copy_hands_the_server_blocks_not_rows(monkeypatch):
+    """psycopg reads COPY a row at a time; the export yields blocks of at least
+    COPY_CHUNK_BYTES (the last may be shorter), the same bytes: not one socket write a row."""
+    _rows()
+    queryset, columns = EXPORTS[0]
+    zone = zoneinfo.ZoneInfo("UTC")
+    whole = _bytes(csv_chunks(queryset, columns, zone))
+    monkeypatch.setattr(csv_copy, "COPY_CHUNK_BYTES", 300)
+    header, *blocks = list(csv_chunks(queryset, columns, zone))
+    assert len(blocks) >= 2
+    assert all(len(block) >= 300 for block in blocks[:-1])
+    assert _bytes([header, *blocks]) == whole
+
+
+def test_coalesced_keeps_every_byte_in_order():
+    pieces = [bytes([i]) * i for i in range(1, 40)]
+    for size in (1, 7, 100, 10_000):
+        out = list(csv_copy.coalesced(iter(pieces), size))
+        assert b"".join(out) == b"".join(pieces)
+        assert all(len(block) >= size for block in out[:-1])
+
+
 def test_a_newline_inside_a_quoted_cell_stays_wherever_the_blocks_are_cut():
     copy_output = b'1,"a\nb",x\n2,"\n""\n",y\n'
     for cut in range(len(copy_output) + 1):
