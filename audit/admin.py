@@ -12,7 +12,12 @@ from django.http import HttpRequest
 from audit import selectors
 from audit.models import AuditEntry
 from backoffice.filters import AUDIT_OBJECT_TYPES
-from payments.admin import ADMIN_PER_PAGE, ChoicesListFilter, EstimatedCountPaginator
+from payments.admin import (
+    ADMIN_PER_PAGE,
+    ChoicesListFilter,
+    EstimatedCountPaginator,
+    IndexedSorts,
+)
 
 
 class ObjectTypeFilter(ChoicesListFilter):
@@ -24,12 +29,13 @@ class ObjectTypeFilter(ChoicesListFilter):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(IndexedSorts, admin.ModelAdmin):
     list_display = ["at", "actor_label", "ip_address", "action", "object_type", "object_id"]
     list_filter = ["action", ObjectTypeFilter, "at"]
     search_fields = ["object_id"]  # shows the box; get_search_results searches
     search_help_text = "Object id (exact), or words of the summary"
     ordering = ["-at", "-id"]
+    indexed_sorts = {"at": ("at", "id"), "action": ("action", "-at", "-id")}
     paginator = EstimatedCountPaginator
     list_per_page = ADMIN_PER_PAGE
     show_full_result_count = False  # no COUNT(*) over the whole trail on every page

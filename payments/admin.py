@@ -12,9 +12,10 @@ of the table (EstimatedCountPaginator) and default orderings that are indexes.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from django.contrib import admin
+from django.contrib.admin.views.main import ORDER_VAR, ChangeList
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -98,7 +99,63 @@ class DisputeReasonFilter(ChoicesListFilter):
 ADMIN_PER_PAGE = 50
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class IndexedSortChangeList(ChangeList):
+    """A change list sorted by one column at a time, and only by the columns whose order an
+    index gives (the admin's `indexed_sorts`): the admin's own sort of any column with the id
+    after it is, at a million rows, a sort of every row (a webhook event's status: 1.7 s).
+    Another column asked for in the URL, or a second one, is the default order."""
+
+    @property
+    def _sorts(self) -> dict[str, tuple[str, ...]]:
+        return getattr(self.model_admin, "indexed_sorts", {})
+
+    def _sorted_column(self) -> tuple[int, bool] | None:
+        first = (self.params.get(ORDER_VAR) or "").split(".")[0]
+        descending, number = first.startswith("-"), first.removeprefix("-")
+        if not number.isdigit() or int(number) >= len(self.list_display):
+            return None
+        if self.list_display[int(number)] not in self._sorts:
+            return None
+        return int(number), descending
+
+    def get_ordering(self, request: HttpRequest, queryset: QuerySet[Any]) -> list[Any]:
+        sorted_column = self._sorted_column()
+        if sorted_column is None:
+            ordering = self.model_admin.get_ordering(request) or self._get_default_ordering()  # type: ignore[attr-defined]
+            return self._get_deterministic_ordering(ordering)  # type: ignore[attr-defined]
+        number, descending = sorted_column
+        fields = self._sorts[str(self.list_display[number])]
+        return [_reversed(f) if descending else f for f in fields]
+
+    def get_ordering_field_columns(self) -> dict[int, Literal["desc", "asc"]]:
+        if ORDER_VAR not in self.params:
+            return super().get_ordering_field_columns()
+        sorted_column = self._sorted_column()
+        if sorted_column is None:
+            return {}
+        number, descending = sorted_column
+        return {number: "desc" if descending else "asc"}
+
+
+def _reversed(field: str) -> str:
+    return field.removeprefix("-") if field.startswith("-") else f"-{field}"
+
+
+class IndexedSorts:
+    """For an admin over a large table: its column headers sort only where an index gives the
+    order. `indexed_sorts`: a list_display column -> its ascending order, ending with a unique
+    field (descending reverses each field, so the same index serves it backwards)."""
+
+    indexed_sorts: dict[str, tuple[str, ...]] = {}
+
+    def get_sortable_by(self, request: HttpRequest) -> Any:
+        return list(self.indexed_sorts)
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return IndexedSortChangeList
+
+
+class ReadOnlyAdmin(IndexedSorts, admin.ModelAdmin):
     paginator = EstimatedCountPaginator
     show_full_result_count = False  # no COUNT(*) of the whole table for "(N total)"
     # Drawing a row costs more than finding it: 50, not the admin's 100, keeps every list
@@ -182,6 +239,15 @@ class PaymentAdmin(ReadOnlyAdmin):
         "customer's email or name"
     )
     ordering = ["-created_at", "-id"]
+    # As the back-office sorts (backoffice.tables.PaymentTable), each by its index.
+    indexed_sorts = {
+        "id": ("id",),
+        "created": ("created_at", "id"),
+        "customer_email": ("user__email", "-created_at", "-id"),
+        "amount_shown": ("amount", "id"),
+        "status": ("status", "-created_at", "-id"),
+        "method": ("payment_method", "-created_at", "-id"),
+    }
     inlines = [RefundInline]
 
     @admin.display(description="Customer", ordering="user__email")
@@ -233,6 +299,15 @@ class RefundAdmin(ReadOnlyAdmin):
     search_fields = ["stripe_refund_id"]  # shows the box; get_search_results searches
     search_help_text = "Refund id (or its start), or what finds its payment in the payments search"
     ordering = ["-created_at", "-id"]
+    indexed_sorts = {
+        "id": ("id",),
+        "created": ("created_at", "id"),
+        "amount_shown": ("amount", "id"),
+        "status": ("status", "-created_at", "-id"),
+        "reason": ("reason", "-created_at", "-id"),
+        "created_by": ("created_by_id", "-created_at", "-id"),
+        "stripe_refund_id": ("stripe_refund_id",),
+    }
 
     @admin.display(description="Created", ordering="created_at")
     def created(self, obj: Refund) -> str:
@@ -272,6 +347,12 @@ class StripeWebhookEventAdmin(ReadOnlyAdmin):
     search_fields = ["stripe_event_id"]  # shows the box; get_search_results searches
     search_help_text = "Event id (evt_…) or the id of its object (pi_…, ch_…, re_…), or their start"
     ordering = ["-received_at", "-id"]
+    indexed_sorts = {
+        "stripe_event_id": ("stripe_event_id",),
+        "event_type": ("event_type", "-received_at", "-id"),
+        "status": ("status", "-received_at", "-id"),
+        "received_at": ("received_at", "id"),
+    }
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[StripeWebhookEvent]:
         return super().get_queryset(request).defer("data")  # the payload, on the event's page
@@ -287,6 +368,7 @@ class StripeWebhookRefusalAdmin(ReadOnlyAdmin):
     list_display = ["received_at", "reason", "stripe_event_id", "event_type", "body_bytes"]
     search_fields = ["=stripe_event_id"]
     ordering = ["-received_at", "-id"]
+    indexed_sorts = {"received_at": ("received_at", "id")}
 
 
 @admin.register(Dispute)
@@ -304,6 +386,12 @@ class DisputeAdmin(ReadOnlyAdmin):
     list_filter = ["status", DisputeReasonFilter]
     search_fields = ["=stripe_dispute_id", "=stripe_charge_id"]
     ordering = ["evidence_due_by", "id"]
+    indexed_sorts = {
+        "stripe_dispute_id": ("stripe_dispute_id",),
+        "reason": ("reason", "evidence_due_by", "id"),
+        "status": ("status", "evidence_due_by", "id"),
+        "evidence_due_by": ("evidence_due_by", "id"),
+    }
     money_fields = {"amount": "amount_shown", "balance_net": "balance_shown"}
 
     @admin.display(description="Amount", ordering="amount")

@@ -14,7 +14,7 @@ from rest_framework.authtoken import admin as token_admin  # registers TokenAdmi
 from rest_framework.authtoken.models import TokenProxy
 
 from payments import selectors
-from payments.admin import ADMIN_PER_PAGE, CurrencyFilter, EstimatedCountPaginator
+from payments.admin import ADMIN_PER_PAGE, CurrencyFilter, EstimatedCountPaginator, IndexedSorts
 from shop.models import CustomUser, Order
 
 TOKEN_PREFIX_LENGTH = 6
@@ -44,7 +44,7 @@ class CustomUserAdmin(UserAdmin):
 
 
 @admin.register(Order)
-class OrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class OrderAdmin(ReadOnlyMixin, IndexedSorts, admin.ModelAdmin):
     list_display = ["id", "created_at", "user", "total", "currency", "status"]
     # No date filter: orders have no index on created_at, and a million rows are scanned.
     list_filter = ["status", CurrencyFilter]
@@ -53,6 +53,7 @@ class OrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
     search_help_text = "Order number, or part of the customer's email or name"
     raw_id_fields = ["user"]
     ordering = ["-id"]
+    indexed_sorts = {"id": ("id",), "created_at": ("created_at", "id")}
     paginator = EstimatedCountPaginator
     show_full_result_count = False
     list_per_page = ADMIN_PER_PAGE

@@ -181,3 +181,88 @@ def test_the_event_list_offers_no_filter_without_an_index(admin_client):
     response, _ = _changelist(admin_client, "payments_stripewebhookevent")
     titles = [spec.title for spec in response.context["cl"].filter_specs]
     assert titles == ["status", "event type", "received at"]  # not the unindexed "processed"
+
+
+def _sortable(name):
+    from django.contrib import admin
+    from django.contrib.admin.views.main import ChangeList
+
+    model_admin = next(
+        ma
+        for model, ma in admin.site._registry.items()
+        if f"{model._meta.app_label}_{model._meta.model_name}" == name
+    )
+    return (
+        model_admin,
+        [
+            i
+            for i, column in enumerate(model_admin.list_display)
+            if column in model_admin.indexed_sorts
+        ],
+        ChangeList,
+    )
+
+
+INDEXED = [n for n in CHANGELISTS if n not in ("shop_customuser", "authtoken_tokenproxy")]
+# Orders an index gives but for ties, each sorted on its own (an incremental sort of a handful
+# of rows): as the back-office's customer sort, the email index gives the customers in order and
+# each customer's few payments are sorted by date; orders made at the same instant by id.
+GROUPS_SORTED = {("payments_payment", "customer_email"), ("shop_order", "created_at")}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plans")
+@pytest.mark.parametrize("name", INDEXED)
+def test_every_sortable_column_is_an_order_an_index_gives(admin_client, name):
+    """Each column header that sorts, both ways, and the default order: the page's SELECT is
+    planned without a Sort when sorting is made all but impossible (enable_sort off), so an
+    index gives the order; at a million rows any other order sorts every row."""
+    from django.db import transaction
+
+    payment = factories.payment()
+    factories.refund(payment, amount="1.00")
+    model_admin, columns, _ = _sortable(name)
+    table = model_admin.model._meta.db_table.upper()
+    assert columns, name
+    for o in [None, *[f"{sign}{i}" for i in columns for sign in ("", "-")]]:
+        with CaptureQueriesContext(connection) as captured:
+            admin_client.get(reverse(f"admin:{name}_changelist"), {"o": o} if o else {})
+        (page,) = [
+            q["sql"]
+            for q in captured.captured_queries
+            if "ORDER BY" in q["sql"] and f'FROM "{table}"' in q["sql"].upper()
+        ]
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_sort = off")
+            cursor.execute("EXPLAIN " + page)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        column = model_admin.list_display[int(o.removeprefix("-"))] if o else None
+        sorts = [line.strip() for line in plan.splitlines() if "Sort  (" in line]
+        if (name, column) in GROUPS_SORTED:
+            assert all(line.startswith("Incremental Sort") for line in sorts), (name, o, plan)
+        else:
+            assert not sorts, (name, o, plan)
+
+
+def test_a_column_no_index_orders_does_not_sort_and_only_the_first_sort_counts(admin_client):
+    """Refunded (no index) is no link, and asked for in the URL the list keeps its default
+    order; of two columns asked for, the first sorts (a second would sort every row)."""
+    low, high = (
+        factories.payment(factories.order(total=t), amount_refunded=r)
+        for t, r in (("5.00", "5.00"), ("50.00", "0"))
+    )
+    model_admin, columns, _ = _sortable("payments_payment")
+    refunded = model_admin.list_display.index("refunded_shown")
+    amount = model_admin.list_display.index("amount_shown")
+    assert refunded not in columns and amount in columns
+    from django.contrib.admin.templatetags.admin_list import result_headers
+
+    response, queries = _changelist(admin_client, "payments_payment", o=str(refunded))
+    sortable = [header["sortable"] for header in result_headers(response.context["cl"])]
+    assert sortable == [i in columns for i in range(len(model_admin.list_display))]
+    assert not sortable[refunded] and sortable[amount]
+    assert list(response.context["cl"].result_list) == [high, low]  # newest first
+    response, queries = _changelist(admin_client, "payments_payment", o=f"-{amount}.{refunded}")
+    assert list(response.context["cl"].result_list) == [high, low]
+    (page,) = [q for q in queries if q.startswith('SELECT "PAYMENTS_PAYMENT"."ID"')]
+    assert page.endswith('ORDER BY "PAYMENTS_PAYMENT"."AMOUNT" DESC, "PAYMENTS_PAYMENT"."ID" DESC')
+    assert response.context["cl"].get_ordering_field_columns() == {amount: "desc"}
