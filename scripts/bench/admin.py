@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from payments.models import Payment
 from scripts.bench import common
-from scripts.bench.admin_stock_site import AMOUNT_COLUMN
+from scripts.bench.admin_stock_site import AMOUNT_COLUMN, STATUS_COLUMN
 
 SERVER = "scripts.bench.admin_stock_site:wsgi_app()"
 LISTS = {
@@ -38,6 +38,7 @@ def questions(payment: Payment) -> list[tuple[str, dict[str, str], dict[str, str
     return [
         ("default page", {}, {}),
         ("sort by amount, largest first", {"sort": "-amount"}, {"o": f"-{AMOUNT_COLUMN}"}),
+        ("sort by status", {"sort": "status"}, {"o": f"{STATUS_COLUMN}"}),
         ("status = failed", {"status": "failed"}, {"status__exact": "failed"}),
         ("currency = JPY", {"currency": "JPY"}, {"currency__exact": "JPY"}),
         ("search an email", {"q": email}, {"q": email}),

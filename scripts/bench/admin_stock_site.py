@@ -42,8 +42,10 @@ site.register(Payment, StockPaymentAdmin)
 
 urlpatterns = [path("stock-admin/", site.urls), *project_urlpatterns]
 
-# The admin's `?o=` counts list_display's columns from 0: the amount is the fifth in both admins.
+# The admin's `?o=` counts list_display's columns from 0: the amount is the fifth in both admins,
+# the status the seventh.
 AMOUNT_COLUMN = StockPaymentAdmin.list_display.index("amount")
+STATUS_COLUMN = StockPaymentAdmin.list_display.index("status")
 
 
 def wsgi_app() -> Any:
