@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from payments import selectors, services
-from payments.models import DashboardDelta, DashboardSummary, Payment, Refund
+from payments.models import AMOUNT_QUANTUM, DashboardDelta, DashboardSummary, Payment, Refund
 from scripts.bench.dashboard import live_currencies, live_daily_volume, live_period
 from tests import factories
 
@@ -135,11 +135,11 @@ def _apply(orders, op) -> None:
 
 
 def _exact(figures: Any) -> Any:
-    """The live aggregates' amounts to AMOUNT_PLACES (selectors._AMOUNT_QUANTUM), as the dashboard
+    """The live aggregates' amounts to AMOUNT_PLACES (AMOUNT_QUANTUM), as the dashboard
     gives its own: on SQLite
     a SUM of decimals is a sum of floats (0.0199999999999998 for 0.01 + 0.01 after deltas)."""
     if isinstance(figures, Decimal):
-        return figures.quantize(selectors._AMOUNT_QUANTUM)
+        return figures.quantize(AMOUNT_QUANTUM)
     if isinstance(figures, list):
         return [_exact(f) for f in figures]
     if isinstance(figures, dict):
