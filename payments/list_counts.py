@@ -84,7 +84,8 @@ def list_summary(
     counted and totalled as they are, without a query: the same summary as the database's,
     from the same snapshot as the table beside it."""
     if every_row is not None and len(every_row) <= SUMMARY_CAP:
-        return _summary_of_rows(every_row, currency_field, amount_field, refunded_field)
+        rows_in_hand = _totals_of_rows(every_row, currency_field, amount_field, refunded_field)
+        return _exact(len(every_row), rows_in_hand, refunded=refunded_field is not None)
     unordered = queryset.order_by()
     key, known = _remembered(unordered)
     if known is not None:
@@ -108,9 +109,19 @@ def list_summary(
         return _past_the_cap(unordered, key, capped)
     if rows is None:
         rows = list(totalled)
-    totals = [CurrencyTotal(currency, total, n) for currency, total, n, *_ in rows]
-    refunded = {r[0]: r[3] for r in rows if r[3]} if refunded_field else {}
-    return ListSummary(count=capped, exact=True, estimated=False, totals=totals, refunded=refunded)
+    return _exact(capped, rows, refunded=refunded_field is not None)
+
+
+def _exact(count: int, rows: Sequence[tuple[Any, ...]], *, refunded: bool) -> ListSummary:
+    """The exact summary of `count` rows from their totals, one row per currency in order:
+    (currency, total, n[, refunded]); a currency nothing was refunded in is left out."""
+    return ListSummary(
+        count=count,
+        exact=True,
+        estimated=False,
+        totals=[CurrencyTotal(currency, total, n) for currency, total, n, *_ in rows],
+        refunded={r[0]: r[3] for r in rows if r[3]} if refunded else {},
+    )
 
 
 def _remembered(
@@ -175,43 +186,30 @@ def _counted_and_totalled(
     return capped, [tuple(row[1:]) for row in found if row[1] is not None]
 
 
-def _summary_of_rows(
+def _totals_of_rows(
     rows: Sequence[Model], currency_field: str, amount_field: str, refunded_field: str | None
-) -> ListSummary:
-    """list_summary's exact branch, added up from rows in hand (fields read as the queryset's
-    `values()` would, `payment__currency` through the selected payment)."""
-    amounts: dict[str, list[Decimal]] = {}
-    refunds: dict[str, list[Decimal]] = {}
+) -> list[tuple[Any, ...]]:
+    """What `list_summary`'s GROUP BY gives, added up from rows in hand: (currency, total, n,
+    refunded) per currency in order, the fields read as the queryset's `values()` would
+    (`payment__currency` through the selected payment)."""
+    sums: dict[str, list[Any]] = {}
     for row in rows:
-        currency = _field_of(row, currency_field)
-        amounts.setdefault(currency, []).append(_field_of(row, amount_field))
+        into = sums.setdefault(_field_of(row, currency_field), [Decimal(0), 0, Decimal(0)])
+        into[0] += _field_of(row, amount_field)
+        into[1] += 1
         if refunded_field:
-            refunded = _field_of(row, refunded_field)
-            if refunded is not None:
-                refunds.setdefault(currency, []).append(refunded)
-    totals = [
-        CurrencyTotal(currency, _exact_sum(amounts[currency]), len(amounts[currency]))
-        for currency in sorted(amounts)
+            into[2] += _field_of(row, refunded_field)
+    # Decimals add exactly; to AMOUNT_PLACES, as PostgreSQL's sums of the columns are.
+    return [
+        (currency, total.quantize(AMOUNT_QUANTUM), n, refunded.quantize(AMOUNT_QUANTUM))
+        for currency, (total, n, refunded) in sorted(sums.items())
     ]
-    refunded_totals = {c: _exact_sum(v) for c, v in sorted(refunds.items())}
-    return ListSummary(
-        count=len(rows),
-        exact=True,
-        estimated=False,
-        totals=totals,
-        refunded={c: total for c, total in refunded_totals.items() if total},
-    )
 
 
 def _field_of(row: Model, path: str) -> Any:
     for name in path.split("__"):
         row = getattr(row, name)
     return row
-
-
-def _exact_sum(values: list[Decimal]) -> Decimal:
-    # Decimals add exactly; to AMOUNT_PLACES, as PostgreSQL's sums of the columns are.
-    return sum(values, Decimal(0)).quantize(AMOUNT_QUANTUM)
 
 
 def _remember_beyond_cap(key: tuple[str, tuple[Any, ...]], summary: ListSummary) -> None:
